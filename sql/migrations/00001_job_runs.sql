@@ -1,0 +1,22 @@
+-- +goose Up
+-- Run history of the scheduler: one row per run of a job (see scheduler/history.go).
+create table job_runs (
+    id           bigint generated always as identity primary key,
+    job          text        not null,
+    scheduled_at timestamptz,
+    started_at   timestamptz not null,
+    finished_at  timestamptz,
+    status       text        not null check (status in ('running', 'succeeded', 'failed', 'skipped')),
+    error        text,
+    summary      jsonb,
+    instance     text        not null,
+    check ((status = 'running') = (finished_at is null))
+);
+
+-- Serves "latest runs of a job" (status pages, tests) and the 30-day prune.
+create index job_runs_job_started_idx on job_runs (job, started_at);
+-- Serves the prune of every job at once.
+create index job_runs_started_idx on job_runs (started_at);
+
+-- +goose Down
+drop table job_runs;

@@ -1,0 +1,205 @@
+// Package sqltest gives each test its own PostgreSQL database with opsworker's migrations applied,
+// dropped when the test ends. Tests run against a real server, never a mock.
+//
+// The server is TEST_DATABASE_URL (default: the local server, user postgres). The first test of a
+// process migrates a template database named after a hash of the migrations; every test then
+// clones it with CREATE DATABASE ... TEMPLATE, which costs milliseconds instead of a full
+// migration. Concurrent test processes (go test runs packages in parallel) serialise the template
+// build on an advisory lock.
+package sqltest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	opsql "github.com/opsworker/opsworker/sql"
+)
+
+// DefaultURL is the server tests use when TEST_DATABASE_URL is unset.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// ServerURL returns the URL of the server tests create their databases on.
+func ServerURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// NewURL creates a fresh, migrated database for t and returns its connection URL. The database
+// is dropped (with FORCE, so forgotten connections do not keep it alive) when t ends.
+func NewURL(t testing.TB) string {
+	t.Helper()
+	server := ServerURL()
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(server) })
+	if templateErr != nil {
+		t.Fatalf("sqltest: %v", templateErr)
+	}
+	name := "opsworker_test_" + randomSuffix()
+	if err := admin(server, fmt.Sprintf("create database %s template %s", name, templateName)); err != nil {
+		t.Fatalf("sqltest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := admin(server, "drop database if exists "+name+" with (force)"); err != nil {
+			t.Errorf("sqltest: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(server, name)
+}
+
+// New creates a fresh, migrated database for t and returns a pool on it, closed when t ends.
+func New(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	dbURL := NewURL(t)
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatalf("sqltest: %v", err)
+	}
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("sqltest: connect: %v", err)
+	}
+	t.Cleanup(pool.Close) // registered after the drop, so it runs before it
+	return pool
+}
+
+// ensureTemplate builds the migrated template database once per migration set.
+func ensureTemplate(server string) (string, error) {
+	sum, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	name := "opsworker_tmpl_" + sum
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := connect(ctx, server)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	// Session-level lock: released when conn closes, even if this process dies mid-build.
+	if _, err := conn.Exec(ctx, "select pg_advisory_lock(hashtext('opsworker sqltest template'))"); err != nil {
+		return "", fmt.Errorf("lock template: %w", err)
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "select exists(select 1 from pg_database where datname = $1)", name).Scan(&exists); err != nil {
+		return "", fmt.Errorf("find template: %w", err)
+	}
+	if exists {
+		return name, nil
+	}
+	// Build under a temporary name and rename at the end, so a half-built template from a
+	// crashed run is never mistaken for a finished one.
+	building := name + "_building"
+	for _, stmt := range []string{
+		"drop database if exists " + building + " with (force)",
+		"create database " + building,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return "", fmt.Errorf("template: %s: %w", stmt, err)
+		}
+	}
+	pool, err := pgxpool.New(ctx, withDatabase(server, building))
+	if err != nil {
+		return "", fmt.Errorf("template: connect: %w", err)
+	}
+	_, err = opsql.Migrate(ctx, pool)
+	pool.Close()
+	if err != nil {
+		return "", fmt.Errorf("template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "alter database "+building+" rename to "+name); err != nil {
+		return "", fmt.Errorf("template: rename: %w", err)
+	}
+	return name, nil
+}
+
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(opsql.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(opsql.Migrations(), path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+func admin(server, stmt string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := connect(ctx, server)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, stmt)
+	return err
+}
+
+func connect(ctx context.Context, server string) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, server)
+	if err != nil {
+		return nil, fmt.Errorf("no PostgreSQL answers at %s (set TEST_DATABASE_URL to a server where the user may create databases): %w", Redact(server), err)
+	}
+	return conn, nil
+}
+
+// withDatabase returns server with its database name replaced by name.
+func withDatabase(server, name string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme == "" {
+		// A keyword/value connection string: a later dbname wins.
+		return server + " dbname=" + name
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Redact returns a URL with its password hidden, for messages.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b))
+}
