@@ -15,6 +15,8 @@ create table job_runs (
 
 -- Serves "latest runs of a job" (status pages, tests) and the 30-day prune.
 create index job_runs_job_started_idx on job_runs (job, started_at);
+-- Serves the check that no replica has already run a firing.
+create index job_runs_job_scheduled_idx on job_runs (job, scheduled_at);
 -- Serves the prune of every job at once.
 create index job_runs_started_idx on job_runs (started_at);
 

@@ -53,8 +53,14 @@ func NewURL(t testing.TB) string {
 	if templateErr != nil {
 		t.Fatalf("sqltest: %v", templateErr)
 	}
+	return create(t, templateName)
+}
+
+func create(t testing.TB, template string) string {
+	t.Helper()
+	server := ServerURL()
 	name := "opsworker_test_" + randomSuffix()
-	if err := admin(server, fmt.Sprintf("create database %s template %s", name, templateName)); err != nil {
+	if err := admin(server, fmt.Sprintf("create database %s template %s", name, template)); err != nil {
 		t.Fatalf("sqltest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
@@ -63,6 +69,13 @@ func NewURL(t testing.TB) string {
 		}
 	})
 	return withDatabase(server, name)
+}
+
+// NewEmptyURL creates a fresh database without any migration, for tests of migrating itself, and
+// returns its URL. It is dropped when t ends.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	return create(t, "template0")
 }
 
 // New creates a fresh, migrated database for t and returns a pool on it, closed when t ends.
@@ -170,7 +183,7 @@ func connect(ctx context.Context, server string) (*pgx.Conn, error) {
 	defer cancel()
 	conn, err := pgx.Connect(cctx, server)
 	if err != nil {
-		return nil, fmt.Errorf("no PostgreSQL answers at %s (set TEST_DATABASE_URL to a server where the user may create databases): %w", Redact(server), err)
+		return nil, fmt.Errorf("no PostgreSQL answers at %s (set TEST_DATABASE_URL to a server where the user may create databases): %w", opsql.Redact(server), err)
 	}
 	return conn, nil
 }
@@ -183,18 +196,6 @@ func withDatabase(server, name string) string {
 		return server + " dbname=" + name
 	}
 	u.Path = "/" + name
-	return u.String()
-}
-
-// Redact returns a URL with its password hidden, for messages.
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
 	return u.String()
 }
 

@@ -27,10 +27,3 @@ func TestNewGivesMigratedIsolatedDatabases(t *testing.T) {
 		t.Fatalf("both pools on %s", da)
 	}
 }
-
-func TestRedactHidesPassword(t *testing.T) {
-	got := sqltest.Redact("postgres://u:secret@h:5432/db")
-	if got != "postgres://u:xxxxx@h:5432/db" {
-		t.Fatalf("Redact = %q", got)
-	}
-}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// Every variable and kind of mistake: start-up stops with exit code 2 and one line naming the
+// variable, the value and the reason — before any database connection (DATABASE_URL points where
+// nothing listens, so reaching the database would fail differently, with exit code 1).
+func TestBadConfigurationStopsStartUp(t *testing.T) {
+	for _, tc := range []struct {
+		variable, value, reason string
+	}{
+		{"ESCALATION_SCHEDULE", "every minute", "cannot parse"},
+		{"ESCALATION_SCHEDULE", "", "empty spec"},
+		{"ESCALATION_SCHEDULE", "CRON_TZ=Europe/Berlin", "needs a space"},
+		{"ESCALATION_SCHEDULE", "CRON_TZ=Nowhere/City */5 * * * *", "unknown time zone"},
+		{"ESCALATION_SCHEDULE", "0 0 30 2 *", "never fires"},
+		{"ESCALATION_SCHEDULE", "@every 100ms", "at least 1s"},
+		{"REPORT_SCHEDULE", "0 25 * * *", "cannot parse"},
+		{"REPORT_SCHEDULE", "0 0 31 4 *", "never fires"},
+		{"CRON_TZ", "Mars/Olympus_Mons", "unknown time zone"},
+		{"CRON_TZ", "", "empty"},
+		{"JOB_TIMEOUT", "5 minutes", "not a duration"},
+		{"JOB_TIMEOUT", "0s", "positive duration"},
+		{"JOB_TIMEOUT", "-1m", "positive duration"},
+		{"SHUTDOWN_TIMEOUT", "forever", "not a duration"},
+		{"SHUTDOWN_TIMEOUT", "0", "positive duration"},
+		{"HTTP_ADDR", "8080", "host:port"},
+		{"HTTP_ADDR", ":http-alt", "port must be a number"},
+		{"HTTP_ADDR", ":70000", "port must be a number"},
+		{"LOG_FORMAT", "xml", "text or json"},
+		{"LOG_LEVEL", "verbose", "debug, info, warn or error"},
+		{"LOG_LEVEL", "info+2", "debug, info, warn or error"},
+		{"MIGRATE", "yes please", "not a boolean"},
+		{"REPORT_CATCHUP_DAYS", "seven", "not a whole number"},
+		{"REPORT_CATCHUP_DAYS", "0", "from 1 to 366"},
+		{"REPORT_CATCHUP_DAYS", "1000", "from 1 to 366"},
+		{"DATABASE_URL", "postgres://u:hunter2@host:notaport/db", "not a valid PostgreSQL connection string"},
+		{"DATABASE_URL", "mysql://u:hunter2@host/db", "not a valid PostgreSQL connection string"},
+	} {
+		t.Run(tc.variable+"="+tc.value, func(t *testing.T) {
+			t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+			t.Setenv(tc.variable, tc.value)
+			for _, cmd := range []string{"serve", "run", "schedule", "migrate"} {
+				var out, errb bytes.Buffer
+				args := []string{cmd}
+				if cmd == "run" {
+					args = append(args, "escalation")
+				}
+				code := dispatch(context.Background(), ioStreams{&out, &errb}, args)
+				line := strings.TrimSpace(errb.String())
+				if code != exitUsage {
+					t.Fatalf("%s: exit code %d, want 2 (stderr %q)", cmd, code, line)
+				}
+				if strings.Count(line, "\n") != 0 {
+					t.Errorf("%s: want one line, got %q", cmd, line)
+				}
+				shown := tc.value
+				if tc.variable == "DATABASE_URL" {
+					shown = strings.ReplaceAll(shown, "hunter2", "xxxxx")
+				}
+				for _, want := range []string{tc.variable + "=", shown, tc.reason} {
+					if !strings.Contains(line, want) {
+						t.Errorf("%s: %q lacks %q", cmd, line, want)
+					}
+				}
+				if strings.Contains(line, "hunter2") {
+					t.Errorf("%s: the password is printed: %q", cmd, line)
+				}
+			}
+		})
+	}
+}
+
+func TestOffDisablesATask(t *testing.T) {
+	t.Setenv("REPORT_SCHEDULE", "off")
+	t.Setenv("ESCALATION_SCHEDULE", "OFF")
+	cfg, err := loadConfig(at(t, "2027-01-01T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.specs["report"] != nil || cfg.specs["escalation"] != nil {
+		t.Fatalf("specs = %v, want both off", cfg.specs)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := loadConfig(at(t, "2027-01-01T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.specs["escalation"].Text != "@every 1m" || cfg.specs["report"].Text != "@daily" || cfg.zone.String() != "UTC" ||
+		cfg.JobTimeout.String() != "5m0s" || cfg.ShutdownTimeout.String() != "30s" || cfg.HTTPAddr != ":8080" ||
+		cfg.LogFormat != "text" || cfg.level.String() != "INFO" || !cfg.Migrate || cfg.ReportCatchupDays != 7 ||
+		cfg.pool.ConnConfig.Database != "postgres" {
+		t.Fatalf("defaults = %+v", cfg.env)
+	}
+}

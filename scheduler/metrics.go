@@ -1,0 +1,54 @@
+package scheduler
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the scheduler's Prometheus series. Tasks register their own counters beside them.
+type Metrics struct {
+	runs        *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	lastSuccess *prometheus.GaugeVec
+	skipped     *prometheus.CounterVec
+	running     *prometheus.GaugeVec
+}
+
+// NewMetrics creates the scheduler's series and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsworker_job_runs_total",
+			Help: "Finished runs by job and outcome (succeeded, failed).",
+		}, []string{"job", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "opsworker_job_run_duration_seconds",
+			Help:    "Duration of finished runs.",
+			Buckets: []float64{.005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
+		}, []string{"job"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "opsworker_job_last_success_timestamp_seconds",
+			Help: "Unix time at which the last successful run of the job finished, in this process.",
+		}, []string{"job"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsworker_job_skipped_total",
+			Help: "Firings not run, by reason: overlap (the previous run still runs in this process) or replica (another replica runs or has run the firing).",
+		}, []string{"job", "reason"}),
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "opsworker_job_running",
+			Help: "Runs in progress in this process.",
+		}, []string{"job"}),
+	}
+	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.skipped, m.running)
+	return m
+}
+
+// register creates every series of a job at zero, so dashboards see it before its first run.
+func (m *Metrics) register(job string) {
+	for _, outcome := range []string{statusSucceeded, statusFailed} {
+		m.runs.WithLabelValues(job, outcome)
+	}
+	for _, reason := range []string{skipOverlap, skipReplica} {
+		m.skipped.WithLabelValues(job, reason)
+	}
+	m.running.WithLabelValues(job)
+}
