@@ -18,7 +18,9 @@ func transitionsIn(loc *time.Location, from, to time.Time) []transition {
 	t := from.In(loc)
 	for {
 		_, end := t.ZoneBounds()
-		if end.IsZero() || end.After(to) {
+		// Past its tables Go's zone data can report a period ending before t (seen for the last
+		// day of leap years from 2040): stop rather than walk backwards.
+		if end.IsZero() || end.After(to) || !end.After(t) {
 			return out
 		}
 		_, before := end.Add(-time.Nanosecond).Zone()

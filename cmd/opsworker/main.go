@@ -51,6 +51,8 @@ func commands() []command {
 		{"run", "TASK [--at RFC3339]", "run one task once, now (or as if at --at), then exit", runCmd},
 		{"schedule", "", "print each task's spec, zone, next 5 firings and DST notes, without a database", scheduleCmd},
 		{"migrate", "", "apply the database migrations, then exit", migrateCmd},
+		{"oncall", "SCHEDULE_ID [--at T] [--until T] [--json]", "who is on call at T (default now), or the shifts from --at to --until", oncallCmd},
+		{"demo", "", "load the demo tenant (once) and a new triggered alert, then exit", demoCmd},
 		{"healthcheck", "", "exit 0 when the running service's /healthz answers 200 (for the image's HEALTHCHECK)", healthcheckCmd},
 	}
 }

@@ -1,0 +1,282 @@
+package oncall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// Querier is what the loader needs: *pgxpool.Pool, *pgx.Conn and pgx.Tx all satisfy it.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// ErrNotFound is wrapped by the error for a schedule id that does not exist.
+var ErrNotFound = errors.New("no such schedule")
+
+// Load reads one schedule with everything it needs, validated. An unknown id gives an error
+// wrapping ErrNotFound; bad data one wrapping ErrInvalid.
+func Load(ctx context.Context, q Querier, id int64) (*Schedule, error) {
+	ss, bad, err := LoadMany(ctx, q, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if err := bad[id]; err != nil {
+		return nil, err
+	}
+	return ss[id], nil
+}
+
+// LoadMany reads many schedules in at most five queries, however many ids: for each id either a
+// valid *Schedule or a per-schedule error (wrapping ErrNotFound, or ErrInvalid for bad data:
+// an unknown zone, a participant or override responder that is not a responder of the
+// schedule's tenant, anything Validate rejects), naming the schedule and the layer or override.
+// err is only for a failed query; one bad schedule never hides the others.
+//
+// All overrides of the schedules are read, past ones included: the model needs no cut-off and
+// a schedule's overrides are few.
+func LoadMany(ctx context.Context, q Querier, ids []int64) (schedules map[int64]*Schedule, bad map[int64]error, err error) {
+	schedules, bad = map[int64]*Schedule{}, map[int64]error{}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return schedules, bad, nil
+	}
+	l := loader{q: q, ids: ids, byID: map[int64]*loading{}, layerByID: map[int64]*Layer{}}
+	for _, step := range []func(context.Context) error{l.readSchedules, l.readLayers, l.readRestrictions, l.readOverrides, l.readResponders} {
+		if err := step(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, id := range ids {
+		ld := l.byID[id]
+		if ld == nil {
+			bad[id] = fmt.Errorf("oncall: schedule %d: %w", id, ErrNotFound)
+			continue
+		}
+		if err := ld.finish(l.people); err != nil {
+			bad[id] = err
+			continue
+		}
+		schedules[id] = ld.s
+	}
+	return schedules, bad, nil
+}
+
+// loading is a schedule being assembled, with the problems found so far.
+type loading struct {
+	s        *Schedule
+	problems []string
+	// refs are the responders the schedule names, with who names them, for the tenant check.
+	refs []ref
+}
+
+type ref struct {
+	id   int64
+	what string // "layer 3: participant", "override 9: responder", ...
+}
+
+type person struct {
+	Responder
+	tenant string
+}
+
+type loader struct {
+	q         Querier
+	ids       []int64
+	byID      map[int64]*loading
+	layerByID map[int64]*Layer // for the restrictions
+	owner     map[int64]int64  // layer id → schedule id
+	people    map[int64]person
+}
+
+const (
+	schedulesSQL = `select id, tenant_id, name, time_zone from oncall_schedules where id = any($1)`
+	layersSQL    = `select id, schedule_id, name, priority, rotation_start, shift_length, shift_unit, participants, ends_at
+		from oncall_layers where schedule_id = any($1) order by schedule_id, priority desc, id`
+	restrictionsSQL = `select r.layer_id, r.start_day, r.start_time, r.duration
+		from oncall_layer_restrictions r join oncall_layers l on l.id = r.layer_id
+		where l.schedule_id = any($1) order by r.layer_id, r.id`
+	overridesSQL = `select id, schedule_id, responder_id, replaces_responder_id, starts_at, ends_at, created_at
+		from oncall_overrides where schedule_id = any($1) order by schedule_id, created_at, id`
+	respondersSQL = `select id, tenant_id, name from responders where id = any($1)`
+)
+
+// each runs sql and calls scan for every row, wrapping any failure with what was read.
+func each(ctx context.Context, q Querier, what, sql string, arg any, scan func(pgx.Rows) error) error {
+	rows, err := q.Query(ctx, sql, arg)
+	if err != nil {
+		return fmt.Errorf("oncall: load %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("oncall: load %s: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("oncall: load %s: %w", what, err)
+	}
+	return nil
+}
+
+func (l *loader) readSchedules(ctx context.Context) error {
+	return each(ctx, l.q, "schedules", schedulesSQL, l.ids, func(rows pgx.Rows) error {
+		s := &Schedule{Responders: map[int64]Responder{}}
+		var zone string
+		if err := rows.Scan(&s.ID, &s.TenantID, &s.Name, &zone); err != nil {
+			return err
+		}
+		ld := &loading{s: s}
+		loc, err := LoadLocation(zone)
+		if err != nil {
+			ld.problems = append(ld.problems, fmt.Sprintf("unknown time zone %q", zone))
+		}
+		s.Location = loc
+		l.byID[s.ID] = ld
+		return nil
+	})
+}
+
+func (l *loader) readLayers(ctx context.Context) error {
+	l.owner = map[int64]int64{}
+	return each(ctx, l.q, "layers", layersSQL, l.ids, func(rows pgx.Rows) error {
+		var (
+			ly         Layer
+			scheduleID int64
+			unit       string
+			ends       pgtype.Timestamptz
+		)
+		if err := rows.Scan(&ly.ID, &scheduleID, &ly.Name, &ly.Priority, &ly.RotationStart, &ly.ShiftLength, &unit, &ly.Participants, &ends); err != nil {
+			return err
+		}
+		ly.ShiftUnit = Unit(unit)
+		ld := l.byID[scheduleID]
+		if ld == nil {
+			return nil // the schedule row went away between the two reads
+		}
+		switch {
+		case !ends.Valid || ends.InfinityModifier == pgtype.Infinity:
+			// null or +infinity: the layer never ends
+		case ends.InfinityModifier == pgtype.NegativeInfinity:
+			ld.problems = append(ld.problems, fmt.Sprintf("layer %d: ends at -infinity", ly.ID))
+		default:
+			ly.EndsAt = ends.Time
+		}
+		for _, p := range ly.Participants {
+			ld.refs = append(ld.refs, ref{p, fmt.Sprintf("layer %d: participant", ly.ID)})
+		}
+		ld.s.Layers = append(ld.s.Layers, ly)
+		l.owner[ly.ID] = scheduleID
+		return nil
+	})
+}
+
+func (l *loader) readRestrictions(ctx context.Context) error {
+	// Layers are complete now: index them by id (the slices no longer grow).
+	for _, ld := range l.byID {
+		for i := range ld.s.Layers {
+			l.layerByID[ld.s.Layers[i].ID] = &ld.s.Layers[i]
+		}
+	}
+	return each(ctx, l.q, "layer restrictions", restrictionsSQL, l.ids, func(rows pgx.Rows) error {
+		var (
+			layerID  int64
+			day      *int16
+			start    pgtype.Time
+			duration pgtype.Interval
+		)
+		if err := rows.Scan(&layerID, &day, &start, &duration); err != nil {
+			return err
+		}
+		ly := l.layerByID[layerID]
+		if ly == nil {
+			return nil // a layer added between the two reads
+		}
+		r := Restriction{StartTime: time.Duration(start.Microseconds) * time.Microsecond}
+		if day != nil {
+			r.StartDay = int(*day)
+		}
+		if duration.Months != 0 {
+			ld := l.byID[l.owner[layerID]]
+			ld.problems = append(ld.problems, fmt.Sprintf("layer %d: restriction duration %d months %d days: months have no fixed length", layerID, duration.Months, duration.Days))
+		}
+		r.Duration = time.Duration(duration.Days)*24*time.Hour + time.Duration(duration.Microseconds)*time.Microsecond
+		ly.Restrictions = append(ly.Restrictions, r)
+		return nil
+	})
+}
+
+func (l *loader) readOverrides(ctx context.Context) error {
+	return each(ctx, l.q, "overrides", overridesSQL, l.ids, func(rows pgx.Rows) error {
+		var (
+			o          Override
+			scheduleID int64
+			replaces   *int64
+		)
+		if err := rows.Scan(&o.ID, &scheduleID, &o.ResponderID, &replaces, &o.Start, &o.End, &o.CreatedAt); err != nil {
+			return err
+		}
+		if replaces != nil {
+			o.ReplacesResponderID = *replaces
+		}
+		ld := l.byID[scheduleID]
+		if ld == nil {
+			return nil
+		}
+		ld.refs = append(ld.refs, ref{o.ResponderID, fmt.Sprintf("override %d: responder", o.ID)})
+		if o.ReplacesResponderID != 0 {
+			ld.refs = append(ld.refs, ref{o.ReplacesResponderID, fmt.Sprintf("override %d: replaced responder", o.ID)})
+		}
+		ld.s.Overrides = append(ld.s.Overrides, o)
+		return nil
+	})
+}
+
+func (l *loader) readResponders(ctx context.Context) error {
+	l.people = map[int64]person{}
+	var ids []int64
+	for _, ld := range l.byID {
+		for _, r := range ld.refs {
+			ids = append(ids, r.id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	return each(ctx, l.q, "responders", respondersSQL, ids, func(rows pgx.Rows) error {
+		var p person
+		if err := rows.Scan(&p.ID, &p.tenant, &p.Name); err != nil {
+			return err
+		}
+		l.people[p.ID] = p
+		return nil
+	})
+}
+
+// finish checks that every responder the schedule names belongs to its tenant, fills
+// Responders, and validates.
+func (ld *loading) finish(people map[int64]person) error {
+	s := ld.s
+	for _, r := range ld.refs {
+		p, ok := people[r.id]
+		switch {
+		case !ok:
+			ld.problems = append(ld.problems, fmt.Sprintf("%s %d is not a responder", r.what, r.id))
+		case p.tenant != s.TenantID:
+			ld.problems = append(ld.problems, fmt.Sprintf("%s %d is a responder of tenant %q, not of %q", r.what, r.id, p.tenant, s.TenantID))
+		default:
+			s.Responders[r.id] = p.Responder
+		}
+	}
+	if len(ld.problems) > 0 {
+		return fmt.Errorf("oncall: schedule %d: %s: %w", s.ID, strings.Join(slices.Compact(ld.problems), "; "), ErrInvalid)
+	}
+	return s.Validate()
+}

@@ -1,0 +1,282 @@
+package oncall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/opsworker/opsworker/sql/sqltest"
+)
+
+// counting is a Querier that counts the queries it passes on.
+type counting struct {
+	q Querier
+	n atomic.Int64
+}
+
+func (c *counting) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	c.n.Add(1)
+	return c.q.Query(ctx, sql, args...)
+}
+
+// fixture writes rows the way the platform's other services would.
+type fixture struct {
+	t    *testing.T
+	pool *pgxpool.Pool
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	f := fixture{t, sqltest.New(t)}
+	f.exec(`insert into tenants (id, name, time_zone) values ('acme', 'Acme', 'Europe/Berlin'), ('other', 'Other', 'UTC')`)
+	return f
+}
+
+func (f fixture) exec(sql string, args ...any) {
+	f.t.Helper()
+	if _, err := f.pool.Exec(context.Background(), sql, args...); err != nil {
+		f.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func (f fixture) id(sql string, args ...any) int64 {
+	f.t.Helper()
+	var id int64
+	if err := f.pool.QueryRow(context.Background(), sql+" returning id", args...).Scan(&id); err != nil {
+		f.t.Fatalf("%s: %v", sql, err)
+	}
+	return id
+}
+
+func (f fixture) responder(tenant, name string) int64 {
+	return f.id(`insert into responders (tenant_id, name) values ($1, $2)`, tenant, name)
+}
+
+func (f fixture) schedule(tenant, zone string) int64 {
+	return f.id(`insert into oncall_schedules (tenant_id, name, time_zone) values ($1, 'primary', $2)`, tenant, zone)
+}
+
+func (f fixture) layer(schedule int64, priority int, start string, length int, unit string, who []int64) int64 {
+	return f.id(`insert into oncall_layers (schedule_id, name, priority, rotation_start, shift_length, shift_unit, participants)
+		values ($1, $2, $3, $4, $5, $6, $7)`, schedule, fmt.Sprintf("layer p%d", priority), priority, start, length, unit, who)
+}
+
+func TestLoadReadsEverything(t *testing.T) {
+	f := newFixture(t)
+	ann, bob, cat := f.responder("acme", "ann"), f.responder("acme", "bob"), f.responder("acme", "cat")
+	sid := f.schedule("acme", "Europe/Berlin")
+	base := f.layer(sid, 1, "2027-01-04T09:00:00+01:00", 1, "week", []int64{ann, bob, ann})
+	top := f.layer(sid, 5, "2027-01-04T08:00:00+01:00", 12, "hour", []int64{cat})
+	f.exec(`update oncall_layers set ends_at = '2027-06-01T00:00:00+02:00' where id = $1`, top)
+	f.exec(`insert into oncall_layer_restrictions (layer_id, start_day, start_time, duration) values
+		($1, 7, '22:00', '12 hours'), ($1, 3, '09:30:15', '1 day 2 hours')`, top)
+	o1 := f.id(`insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at, created_at)
+		values ($1, $2, '2027-01-05T10:00:00Z', '2027-01-05T12:00:00Z', '2026-12-01T00:00:00Z')`, sid, cat)
+	o2 := f.id(`insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at, created_at)
+		values ($1, $2, $3, '2027-01-06T07:00:00Z', '2027-01-06T09:00:00Z', '2026-12-02T00:00:00Z')`, sid, bob, ann)
+
+	s, err := Load(context.Background(), f.pool, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != sid || s.TenantID != "acme" || s.Name != "primary" || s.Location.String() != "Europe/Berlin" {
+		t.Errorf("schedule = %d %q %q %v", s.ID, s.TenantID, s.Name, s.Location)
+	}
+	if len(s.Layers) != 2 {
+		t.Fatalf("%d layers", len(s.Layers))
+	}
+	ly := map[int64]Layer{s.Layers[0].ID: s.Layers[0], s.Layers[1].ID: s.Layers[1]}
+	b, tp := ly[base], ly[top]
+	if b.Priority != 1 || b.ShiftLength != 1 || b.ShiftUnit != Week || fmt.Sprint(b.Participants) != fmt.Sprint([]int64{ann, bob, ann}) ||
+		!b.RotationStart.Equal(at(t, "2027-01-04T09:00:00+01:00")) || !b.EndsAt.IsZero() || len(b.Restrictions) != 0 || b.Name != "layer p1" {
+		t.Errorf("base layer = %+v", b)
+	}
+	wantR := []Restriction{{7, 22 * time.Hour, 12 * time.Hour}, {3, 9*time.Hour + 30*time.Minute + 15*time.Second, 26 * time.Hour}}
+	if tp.Priority != 5 || tp.ShiftLength != 12 || tp.ShiftUnit != Hour || !tp.EndsAt.Equal(at(t, "2027-06-01T00:00:00+02:00")) ||
+		fmt.Sprint(tp.Restrictions) != fmt.Sprint(wantR) {
+		t.Errorf("top layer = %+v", tp)
+	}
+	if len(s.Overrides) != 2 {
+		t.Fatalf("overrides = %+v", s.Overrides)
+	}
+	w1 := Override{ID: o1, ResponderID: cat, Start: at(t, "2027-01-05T10:00:00Z"), End: at(t, "2027-01-05T12:00:00Z"), CreatedAt: at(t, "2026-12-01T00:00:00Z")}
+	w2 := Override{ID: o2, ResponderID: bob, ReplacesResponderID: ann, Start: at(t, "2027-01-06T07:00:00Z"), End: at(t, "2027-01-06T09:00:00Z"), CreatedAt: at(t, "2026-12-02T00:00:00Z")}
+	for i, w := range []Override{w1, w2} {
+		g := s.Overrides[i]
+		if g.ID != w.ID || g.ResponderID != w.ResponderID || g.ReplacesResponderID != w.ReplacesResponderID ||
+			!g.Start.Equal(w.Start) || !g.End.Equal(w.End) || !g.CreatedAt.Equal(w.CreatedAt) {
+			t.Errorf("override %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if len(s.Responders) != 3 || s.Responders[ann].Name != "ann" || s.Responders[cat] != (Responder{cat, "cat"}) {
+		t.Errorf("responders = %+v", s.Responders)
+	}
+	// Sunday 2027-01-10 23:00 Berlin: the top layer's Sunday window; base has ann (week 0).
+	if r, ok := s.OnCall(at(t, "2027-01-10T23:00:00+01:00")); !ok || r.ID != cat {
+		t.Errorf("OnCall = %+v %v", r, ok)
+	}
+	// Wednesday 2027-01-06 09:00 Berlin: before the Wednesday window; bob stands in for ann.
+	if r, ok := s.OnCall(at(t, "2027-01-06T08:00:00Z")); !ok || r.ID != bob {
+		t.Errorf("OnCall = %+v %v", r, ok)
+	}
+	// Thursday 11:30:14 Berlin: the Wednesday window of 1 day 2 hours still runs.
+	if r, ok := s.OnCall(at(t, "2027-01-07T11:30:14+01:00")); !ok || r.ID != cat {
+		t.Errorf("OnCall = %+v %v", r, ok)
+	}
+	if r, ok := s.OnCall(at(t, "2027-01-07T11:30:15+01:00")); !ok || r.ID != ann {
+		t.Errorf("OnCall = %+v %v", r, ok)
+	}
+}
+
+func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
+	f := newFixture(t)
+	ann, bob := f.responder("acme", "ann"), f.responder("acme", "bob")
+	stranger := f.responder("other", "zed")
+	var good []int64
+	for i := range 6 {
+		sid := f.schedule("acme", "America/Chicago")
+		lid := f.layer(sid, 1, "2027-01-01T00:00:00Z", i+1, "day", []int64{ann, bob})
+		f.exec(`insert into oncall_layer_restrictions (layer_id, start_time, duration) values ($1, '08:00', '8 hours')`, lid)
+		f.exec(`insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at) values ($1, $2, now(), now() + interval '1 hour')`, sid, bob)
+		good = append(good, sid)
+	}
+	badZone := f.schedule("acme", "Mars/Olympus_Mons")
+	f.layer(badZone, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	foreign := f.schedule("acme", "UTC")
+	foreignLayer := f.layer(foreign, 3, "2027-01-01T00:00:00Z", 1, "day", []int64{ann, stranger})
+	foreignOverride := f.id(`insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at)
+		values ($1, $2, $3, now(), now() + interval '1 hour')`, foreign, stranger, ann)
+	ghost := f.schedule("acme", "UTC")
+	ghostLayer := f.layer(ghost, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann, 999999})
+	invalid := f.schedule("acme", "UTC")
+	f.layer(invalid, 1, "1850-01-01T00:00:00Z", 1, "day", []int64{ann}) // before the model's range
+	const missing = 777777
+
+	q := &counting{q: f.pool}
+	one, bad, err := LoadMany(context.Background(), q, good[:1])
+	if err != nil || len(one) != 1 || len(bad) != 0 {
+		t.Fatalf("LoadMany(one) = %v, %v, %v", one, bad, err)
+	}
+	perOne := q.n.Swap(0)
+
+	ids := append(append([]int64{}, good...), badZone, foreign, ghost, invalid, missing, good[0])
+	ss, bad, err := LoadMany(context.Background(), q, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := q.n.Load(); n != perOne || n > 5 {
+		t.Errorf("%d queries for %d ids, %d for one", n, len(ids), perOne)
+	}
+	for _, id := range good {
+		s := ss[id]
+		if s == nil || bad[id] != nil || len(s.Layers) != 1 || len(s.Layers[0].Restrictions) != 1 || len(s.Overrides) != 1 || len(s.Responders) != 2 {
+			t.Errorf("schedule %d = %+v, %v", id, s, bad[id])
+		}
+	}
+	if len(ss) != len(good) || len(bad) != 5 {
+		t.Errorf("%d good, %d bad: %v", len(ss), len(bad), bad)
+	}
+	expect := func(id int64, is error, parts ...string) {
+		t.Helper()
+		err := bad[id]
+		if err == nil || !errors.Is(err, is) {
+			t.Errorf("schedule %d: error %v, want %v", id, err, is)
+			return
+		}
+		for _, p := range append(parts, fmt.Sprintf("schedule %d", id)) {
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("schedule %d: error %q lacks %q", id, err, p)
+			}
+		}
+	}
+	expect(badZone, ErrInvalid, `unknown time zone "Mars/Olympus_Mons"`)
+	expect(foreign, ErrInvalid,
+		fmt.Sprintf(`layer %d: participant %d is a responder of tenant "other"`, foreignLayer, stranger),
+		fmt.Sprintf(`override %d: responder %d is a responder of tenant "other"`, foreignOverride, stranger))
+	expect(ghost, ErrInvalid, fmt.Sprintf("layer %d: participant 999999 is not a responder", ghostLayer))
+	expect(invalid, ErrInvalid, "rotation start 1850-01-01T00:00:00Z is outside 1900..2150")
+	expect(missing, ErrNotFound)
+
+	if _, err := Load(context.Background(), f.pool, missing); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Load(missing) = %v", err)
+	}
+	if _, err := Load(context.Background(), f.pool, foreign); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Load(foreign) = %v", err)
+	}
+	if ss, bad, err := LoadMany(context.Background(), q, nil); err != nil || len(ss) != 0 || len(bad) != 0 {
+		t.Errorf("LoadMany(nil) = %v %v %v", ss, bad, err)
+	}
+}
+
+func TestLoadFailedQueryIsErr(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := LoadMany(ctx, f.pool, []int64{1}); err == nil || !strings.Contains(err.Error(), "oncall: load schedules") {
+		t.Errorf("LoadMany on a cancelled context = %v", err)
+	}
+}
+
+func TestMigrationConstraints(t *testing.T) {
+	f := newFixture(t)
+	ann := f.responder("acme", "ann")
+	sid := f.schedule("acme", "UTC")
+	lid := f.layer(sid, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	layer := func(values string) (string, []any) {
+		return `insert into oncall_layers (schedule_id, priority, rotation_start, shift_length, shift_unit, participants) values ` + values, []any{sid, ann}
+	}
+	restriction := func(values string) (string, []any) {
+		return `insert into oncall_layer_restrictions (layer_id, start_day, start_time, duration) values ` + values, []any{lid}
+	}
+	override := func(values string) (string, []any) {
+		return `insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at) values ` + values, []any{sid, ann}
+	}
+	const check, unique, foreignKey = "23514", "23505", "23503"
+	for _, c := range []struct {
+		name string
+		code string
+		sql  func(string) (string, []any)
+		vals string
+	}{
+		{"shift_length 0", check, layer, `($1, 2, now(), 0, 'day', array[$2::bigint])`},
+		{"shift_length -1", check, layer, `($1, 2, now(), -1, 'day', array[$2::bigint])`},
+		{"bad unit", check, layer, `($1, 2, now(), 1, 'month', array[$2::bigint])`},
+		{"empty participants", check, layer, `($1, 2, now(), 1, 'day', array_remove(array[$2::bigint], $2::bigint))`},
+		{"null participant", check, layer, `($1, 2, now(), 1, 'day', array[$2::bigint, null])`},
+		{"infinite rotation_start", check, layer, `($1, 2, 'infinity', 1, 'day', array[$2::bigint])`},
+		{"duplicate priority", unique, layer, `($1, 1, now(), 1, 'day', array[$2::bigint])`},
+		{"start_day 8", check, restriction, `($1, 8, '09:00', '1 hour')`},
+		{"start_day 0", check, restriction, `($1, 0, '09:00', '1 hour')`},
+		{"start_time 24:00", check, restriction, `($1, 1, '24:00', '1 hour')`},
+		{"duration 0", check, restriction, `($1, 1, '09:00', '0')`},
+		{"duration 59s", check, restriction, `($1, 1, '09:00', '59 seconds')`},
+		{"duration 8 days", check, restriction, `($1, 1, '09:00', '8 days')`},
+		{"duration 7 days 1 second", check, restriction, `($1, 1, '09:00', '7 days 1 second')`},
+		{"duration in months", check, restriction, `($1, 1, '09:00', '1 mon -29 days')`},
+		{"ends_at = starts_at", check, override, `($1, $2, '2027-01-01T00:00:00Z', '2027-01-01T00:00:00Z')`},
+		{"ends_at < starts_at", check, override, `($1, $2, '2027-01-02T00:00:00Z', '2027-01-01T00:00:00Z')`},
+		{"schedule of an unknown tenant", foreignKey, func(string) (string, []any) {
+			return `insert into oncall_schedules (tenant_id, name) values ('nobody', 'x')`, nil
+		}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sql, args := c.sql(c.vals)
+			_, err := f.pool.Exec(context.Background(), sql, args...)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != c.code {
+				t.Errorf("err = %v, want SQLSTATE %s", err, c.code)
+			}
+		})
+	}
+	// The edges of the ranges are accepted.
+	f.exec(`insert into oncall_layer_restrictions (layer_id, start_day, start_time, duration) values
+		($1, 7, '23:59:59.999999', '7 days'), ($1, 1, '00:00', '1 minute'), ($1, null, '12:00', '168 hours')`, lid)
+}

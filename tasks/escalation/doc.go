@@ -1,0 +1,16 @@
+// Package escalation is the escalation task: every run pages whoever is on call for each
+// triggered, unacknowledged alert whose next escalation step is due, one step per alert per run,
+// and returns acknowledged alerts whose acknowledgement timed out to triggered.
+//
+// A run works in batches, each one transaction: claim due alerts with FOR UPDATE SKIP LOCKED (so
+// replicas share the work and never page a step twice), load what the batch needs with a fixed
+// number of queries, decide each alert's next step in memory (plan.go, no database), and write
+// the notifications outbox, the alerts' timeline and their new escalation state with a fixed
+// number of set-based statements. A batch commits or leaves no trace; logs and metrics follow
+// the commit, so they never report work that was rolled back.
+//
+// Bad data written by other services (a schedule with an unknown zone, a deleted schedule or
+// responder, a policy without steps, an alert of a tenant that is not in tenants) is recorded on
+// the alert's timeline as an event and never stops the other alerts; see plan.go for what each
+// case does next.
+package escalation

@@ -1,0 +1,51 @@
+package escalation
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the task's counters. They exist even without a registerer, so the code that
+// counts never checks.
+type metrics struct {
+	pages, escalated, exhausted, noOneOnCall, ackTimeouts, errors prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "opsworker", Subsystem: "escalation", Name: name, Help: help})
+		if reg == nil {
+			return c
+		}
+		if err := reg.Register(c); err != nil {
+			// A second Task on the same registry (tests, a re-created task) shares the counters.
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
+					return existing
+				}
+			}
+			panic(err) // a clashing metric of another type is a programming error
+		}
+		return c
+	}
+	return &metrics{
+		pages:       counter("pages_total", "Notifications (pages) written to the outbox by escalations."),
+		escalated:   counter("alerts_escalated_total", "Escalation steps taken: an alert advanced one step."),
+		exhausted:   counter("policies_exhausted_total", "Alerts whose escalation policy ran out of steps and repeats."),
+		noOneOnCall: counter("no_one_on_call_total", "Schedules that had nobody on call when an escalation step paged them."),
+		ackTimeouts: counter("ack_timeouts_total", "Acknowledged alerts returned to triggered by their policy's ack timeout."),
+		errors:      counter("errors_total", "Bad data met while escalating (escalation_error events)."),
+	}
+}
+
+// add counts a committed batch.
+func (m *metrics) add(c counts) {
+	m.pages.Add(float64(c.pages))
+	m.escalated.Add(float64(c.alertsEscalated))
+	m.exhausted.Add(float64(c.policiesExhausted))
+	m.noOneOnCall.Add(float64(c.noOneOnCall))
+	m.ackTimeouts.Add(float64(c.ackTimeouts))
+	m.errors.Add(float64(c.errors))
+}

@@ -1,0 +1,197 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opsworker/opsworker/scheduler"
+)
+
+// DefaultBatchSize is the number of alerts claimed per transaction when Options.BatchSize is 0:
+// large enough that the per-batch queries are amortised, small enough that a batch holds its
+// row locks (which make the API's acknowledge of those alerts wait) for a fraction of a second.
+const DefaultBatchSize = 500
+
+// defaultStopMargin is how long before the run's deadline no new batch but the first starts. A batch
+// takes well under a second; one cut by the deadline rolls back harmlessly, but it is wasted
+// work and a failed run. The first batch always starts, so that even a JOB_TIMEOUT shorter than
+// the margin makes progress instead of succeeding, every run, at doing nothing.
+const defaultStopMargin = 2 * time.Second
+
+// Options configure a Task.
+type Options struct {
+	// Registerer receives the task's Prometheus counters; nil: no metrics.
+	Registerer prometheus.Registerer
+	// BatchSize is the number of alerts escalated per transaction; 0: DefaultBatchSize.
+	BatchSize int
+}
+
+// Task is the escalation task, a scheduler.Job. It is safe to run from several replicas at once.
+type Task struct {
+	pool       *pgxpool.Pool
+	batchSize  int
+	stopMargin time.Duration
+	metrics    *metrics
+	// hook, set only by tests, is called at the points of a batch a test interrupts.
+	hook func(ctx context.Context, point string, batch int)
+}
+
+// Points of a batch where the test hook is called.
+const (
+	hookClaimed   = "claimed"   // alerts claimed and locked, nothing written
+	hookWritten   = "written"   // everything written, not committed
+	hookCommitted = "committed" // committed, not yet counted
+)
+
+var _ scheduler.Job = (*Task)(nil)
+
+// New returns the escalation task working on pool.
+func New(pool *pgxpool.Pool, opts Options) *Task {
+	size := opts.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	return &Task{pool: pool, batchSize: size, stopMargin: defaultStopMargin, metrics: newMetrics(opts.Registerer)}
+}
+
+// Name is the job's name: "escalation".
+func (t *Task) Name() string { return "escalation" }
+
+// Run escalates at now: first the ack timeout pass, then batches of due alerts until none is
+// left, ctx is done, or ctx's deadline is near. Each alert moves at most one step: once paged, it
+// is due again only at now + the step's delay. The summary counts committed work only; a batch
+// cut by ctx leaves no trace and its alerts are escalated by the next run.
+func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
+	log := scheduler.Logger(ctx)
+	var total counts
+
+	// A failed ack timeout pass fails the run, but only after the escalations: it must not stop
+	// the pages of every other alert.
+	restarted, ackErr := t.ackTimeoutPass(ctx, now)
+	total.ackTimeouts = len(restarted)
+	t.metrics.add(counts{ackTimeouts: len(restarted)})
+	for _, r := range restarted {
+		log.Info("alert acknowledgement timed out", "tenant_id", r.TenantID, "alert_id", r.AlertID, "loop", r.Loop)
+	}
+
+	// starting ends t.stopMargin before the deadline: no batch but the first starts after it.
+	starting := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		starting, cancel = context.WithDeadline(ctx, deadline.Add(-t.stopMargin))
+		defer cancel()
+	}
+	for batch := 1; ; batch++ {
+		if err := ctx.Err(); err != nil {
+			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: before batch %d: %w", batch, err))
+		}
+		if batch > 1 && starting.Err() != nil {
+			log.Warn("escalation stopped before its deadline; the next run goes on", "batches", total.batches)
+			s := total.summary()
+			s["stopped_before_deadline"] = true
+			return s, ackErr
+		}
+		outcomes, pages, err := t.runBatch(ctx, now, batch)
+		if err != nil {
+			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: batch %d: %w", batch, err))
+		}
+		if len(outcomes) == 0 {
+			break
+		}
+		c := countBatch(outcomes, pages)
+		t.metrics.add(c)
+		total.add(c)
+		logBatch(log, batch, outcomes, c)
+		// A short batch means nothing due is left but what other replicas hold.
+		if len(outcomes) < t.batchSize {
+			break
+		}
+	}
+	return total.summary(), ackErr
+}
+
+// ackTimeoutPass runs and commits the ack timeout pass.
+func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]restartedAlert, error) {
+	var restarted []restartedAlert
+	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) (err error) {
+		restarted, err = ackTimeouts(ctx, tx, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalation: %w", err)
+	}
+	return restarted, nil
+}
+
+// runBatch claims, decides and writes one batch in one transaction, and returns its outcomes
+// once committed (none: nothing was due).
+func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, int64, error) {
+	tx, err := t.pool.Begin(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("begin: %w", err)
+	}
+	// After a commit this is a no-op; after a failure (a cancelled ctx included) it ends the
+	// transaction, so nothing of the batch stays.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	alerts, err := claim(ctx, tx, now, t.batchSize)
+	if err != nil || len(alerts) == 0 {
+		return nil, 0, err
+	}
+	t.at(ctx, hookClaimed, batch)
+	data, err := load(ctx, tx, alerts, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	outcomes := make([]outcome, len(alerts))
+	for i, a := range alerts {
+		outcomes[i] = plan(a, data, now)
+	}
+	pages, err := write(ctx, tx, outcomes, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	t.at(ctx, hookWritten, batch)
+	if err := tx.Commit(ctx); err != nil {
+		return nil, 0, fmt.Errorf("commit: %w", err)
+	}
+	t.at(ctx, hookCommitted, batch)
+	return outcomes, pages, nil
+}
+
+func (t *Task) at(ctx context.Context, point string, batch int) {
+	if t.hook != nil {
+		t.hook(ctx, point, batch)
+	}
+}
+
+// logBatch logs a committed batch: a line per escalated alert (info), per problem (warn), per
+// exhausted or policy-less alert (info), and one for the batch (debug).
+func logBatch(log *slog.Logger, batch int, outcomes []outcome, c counts) {
+	for _, o := range outcomes {
+		a := o.Alert
+		for _, ev := range o.Events {
+			switch ev.Kind {
+			case eventError, eventBadPolicy, eventNoPolicy:
+				log.Warn("alert escalation problem", "tenant_id", a.TenantID, "alert_id", a.ID, "event", ev.Kind, "details", ev.Details)
+			case eventNoOneOnCall:
+				log.Warn("nobody on call", "tenant_id", a.TenantID, "alert_id", a.ID, "schedule_id", ev.Details["schedule_id"])
+			case eventPolicyExhausted:
+				log.Info("escalation policy exhausted", "tenant_id", a.TenantID, "alert_id", a.ID, "loop", o.Loop)
+			}
+		}
+		if o.Kind == kindEscalated {
+			log.Info("alert escalated", "tenant_id", a.TenantID, "alert_id", a.ID, "step", *o.Step, "loop", o.Loop,
+				"responder_ids", o.responderIDs(), "schedule_ids", o.ScheduleIDs)
+		}
+	}
+	log.Debug("escalation batch committed", "batch", batch, "alerts", len(outcomes),
+		"alerts_escalated", c.alertsEscalated, "pages", c.pages)
+}

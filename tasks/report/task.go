@@ -1,0 +1,210 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opsworker/opsworker/oncall"
+	"github.com/opsworker/opsworker/scheduler"
+)
+
+// DefaultCatchupDays is how many finished days back a run looks when Options.CatchupDays is not
+// positive (REPORT_CATCHUP_DAYS' default).
+const DefaultCatchupDays = 7
+
+// Options configure a Task.
+type Options struct {
+	// Registerer receives the task's Prometheus counters; nil: no metrics.
+	Registerer prometheus.Registerer
+	// CatchupDays is how many finished local days back each tenant's missing reports are filled
+	// (REPORT_CATCHUP_DAYS): 1 means only the day just finished. Older days are never written,
+	// so a worker down for a month does not spend its first run on stale reports. <= 0:
+	// DefaultCatchupDays.
+	CatchupDays int
+}
+
+// Task is the daily report task, a scheduler.Job. It is safe to run from several replicas at
+// once: each report is inserted with ON CONFLICT DO NOTHING, so one of them wins.
+type Task struct {
+	pool    *pgxpool.Pool
+	catchup int
+	metrics *metrics
+}
+
+var _ scheduler.Job = (*Task)(nil)
+
+// New returns the report task working on pool.
+func New(pool *pgxpool.Pool, opts Options) *Task {
+	n := opts.CatchupDays
+	if n <= 0 {
+		n = DefaultCatchupDays
+	}
+	return &Task{pool: pool, catchup: n, metrics: newMetrics(opts.Registerer)}
+}
+
+// Name is the job's name: "report".
+func (t *Task) Name() string { return "report" }
+
+// tenant is a tenants row, with its zone loaded (loc nil when zoneErr is set).
+type tenant struct {
+	id, name, zone string
+	loc            *time.Location
+	zoneErr        error
+}
+
+// Run writes the missing daily reports of every tenant at now. Tenants are independent: one
+// that fails is logged and counted and the others go on. The run fails (returns an error) only
+// when the database does: the tenants or missing days could not be read, a tenant's query failed
+// (after the other tenants were done), or ctx ended. Bad data alone (an unknown zone) does not fail
+// the run; the summary and opsworker_report_tenants_failed_total show it.
+func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
+	log := scheduler.Logger(ctx)
+	var c counts
+
+	tenants, err := loadTenants(ctx, t.pool)
+	if err != nil {
+		return c.summary(), fmt.Errorf("report: %w", err)
+	}
+	c.tenants = len(tenants)
+
+	var candidates []day
+	for _, tn := range tenants {
+		if tn.zoneErr != nil {
+			// Bad data: counted and logged, but not a failed run, since running again cannot fix it.
+			t.failed(ctx, &c, tn, tn.zoneErr)
+			continue
+		}
+		candidates = append(candidates, candidateDays(tn, now, t.catchup)...)
+	}
+	missing, err := missingDays(ctx, t.pool, candidates)
+	if err != nil {
+		return c.summary(), fmt.Errorf("report: %w", err)
+	}
+
+	// Past this point a tenant fails only because the database did (a broken schedule is part of
+	// its report): the others go on, and the run fails at the end.
+	var dbErrs []error
+	for _, days := range byTenant(missing) {
+		tn := days[0].tenant
+		err := t.runTenant(ctx, tn, days, now, &c)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return c.summary(), fmt.Errorf("report: tenant %q: %w", tn.id, err)
+		}
+		t.failed(ctx, &c, tn, err)
+		dbErrs = append(dbErrs, fmt.Errorf("tenant %q: %w", tn.id, err))
+	}
+	log.Debug("reports done", "tenants", c.tenants, "reports_written", c.written, "tenants_failed", c.tenantsFailed)
+	if len(dbErrs) > 0 {
+		return c.summary(), fmt.Errorf("report: %d tenants failed: %w", len(dbErrs), errors.Join(dbErrs...))
+	}
+	return c.summary(), nil
+}
+
+// failed logs and counts a tenant failure.
+func (t *Task) failed(ctx context.Context, c *counts, tn *tenant, err error) {
+	scheduler.Logger(ctx).Error("tenant report failed", "tenant_id", tn.id, "error", err)
+	c.tenantsFailed++
+	t.metrics.tenantsFailed.Inc()
+}
+
+// runTenant writes the reports of one tenant's missing days, oldest first (they are the next to
+// leave the catch-up window), loading its schedules once for all of them. It stops at the first
+// day that fails.
+func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.Time, c *counts) error {
+	log := scheduler.Logger(ctx)
+	scheds, err := loadSchedules(ctx, t.pool, tn.id)
+	if err != nil {
+		return err
+	}
+	for id, err := range scheds.bad {
+		log.Warn("schedule left out of reports", "tenant_id", tn.id, "schedule_id", id, "error", err)
+	}
+	c.schedulesFailed += len(scheds.bad)
+	for i := len(days) - 1; i >= 0; i-- {
+		d := days[i]
+		body, err := t.compute(ctx, d, scheds, now)
+		if err != nil {
+			return fmt.Errorf("day %s: %w", d.date, err)
+		}
+		wrote, err := insert(ctx, t.pool, d, body, render(body))
+		if err != nil {
+			return fmt.Errorf("day %s: %w", d.date, err)
+		}
+		if !wrote {
+			log.Debug("report already written", "tenant_id", tn.id, "day", d.date.String())
+			continue
+		}
+		c.written++
+		t.metrics.written.Inc()
+		if d.ordinal > 1 {
+			c.caughtUp++
+		}
+		log.Info("report written", "tenant_id", tn.id, "day", d.date.String(), "hours", body.Period.Hours,
+			"alerts", body.Alerts.Triggered, "pages", body.Pages.Total)
+	}
+	return nil
+}
+
+const tenantsSQL = `select id, name, time_zone from tenants order by id`
+
+// loadTenants reads every tenant and loads its zone; an unknown zone is kept on the tenant, to
+// fail it alone.
+func loadTenants(ctx context.Context, pool *pgxpool.Pool) ([]*tenant, error) {
+	rows, err := pool.Query(ctx, tenantsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("load tenants: %w", err)
+	}
+	tenants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tenant, error) {
+		tn := &tenant{}
+		err := r.Scan(&tn.id, &tn.name, &tn.zone)
+		return tn, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load tenants: %w", err)
+	}
+	for _, tn := range tenants {
+		tn.loc, tn.zoneErr = oncall.LoadLocation(tn.zone)
+	}
+	return tenants, nil
+}
+
+// byTenant splits days, grouped by tenant as candidateDays made them, into one slice per tenant.
+func byTenant(days []day) [][]day {
+	var out [][]day
+	for i := 0; i < len(days); {
+		j := i + 1
+		for j < len(days) && days[j].tenant == days[i].tenant {
+			j++
+		}
+		out = append(out, days[i:j])
+		i = j
+	}
+	return out
+}
+
+// counts is what a run did, for its summary.
+type counts struct {
+	tenants, written, caughtUp, tenantsFailed, schedulesFailed int
+}
+
+// summary: reports_written counts inserted reports, days_caught_up those of them for days
+// before the most recent finished day, tenants_failed the tenants that got no report they
+// needed, schedules_failed the broken schedules reported as errors inside reports.
+func (c counts) summary() scheduler.Summary {
+	return scheduler.Summary{
+		"tenants":          c.tenants,
+		"reports_written":  c.written,
+		"days_caught_up":   c.caughtUp,
+		"tenants_failed":   c.tenantsFailed,
+		"schedules_failed": c.schedulesFailed,
+	}
+}
