@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -309,7 +310,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	took := run.FinishedAt.Sub(run.StartedAt)
 	s.metrics.runs.WithLabelValues(name, run.Status).Inc()
 	s.metrics.duration.WithLabelValues(name).Observe(took.Seconds())
-	attrs := []any{"status", run.Status, "duration", took, "summary", summary}
+	attrs := []any{"status", run.Status, "duration_seconds", took.Round(time.Millisecond).Seconds(), summaryAttr(summary)}
 	if runErr != nil {
 		attrs = append(attrs, "error", runErr)
 		var p *panicError
@@ -322,6 +323,21 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	s.metrics.lastSuccess.WithLabelValues(name).Set(float64(run.FinishedAt.UnixNano()) / 1e9)
 	log.Info("run finished", attrs...)
 	return run, nil
+}
+
+// summaryAttr renders a summary as a group with sorted keys: an object in JSON, and
+// summary.pages=3 summary.alerts_escalated=2 ... in text.
+func summaryAttr(s Summary) slog.Attr {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	args := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, k, s[k])
+	}
+	return slog.Group("summary", args...)
 }
 
 // panicError is a recovered panic of a job, with the stack where it happened.

@@ -70,7 +70,7 @@ func serveCmd(ctx context.Context, s ioStreams, args []string) int {
 
 	select {
 	case <-ctx.Done():
-		log.Info("signal received: shutting down", "shutdown_timeout", cfg.ShutdownTimeout)
+		log.Info("signal received: shutting down", "shutdown_timeout", cfg.ShutdownTimeout.String())
 	case err := <-served:
 		log.Error("HTTP server stopped: shutting down", "error", err)
 	}
