@@ -181,8 +181,11 @@ func TestComposeWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal([]string(demo.Command), []string{"demo"}) || demo.Image != w.Image || !slices.Contains(demo.Profiles, "demo") {
-		t.Errorf("demo service = command %v image %q profiles %v", demo.Command, demo.Image, demo.Profiles)
+	if !slices.Equal([]string(demo.Command), []string{"demo"}) || demo.Build == nil || demo.Build.Context != w.Build.Context || !slices.Contains(demo.Profiles, "demo") {
+		t.Errorf("demo service = command %v build %+v profiles %v", demo.Command, demo.Build, demo.Profiles)
+	}
+	if dep, ok := demo.DependsOn["postgres"]; !ok || dep.Condition != types.ServiceConditionHealthy {
+		t.Errorf("demo depends_on = %+v, want postgres healthy", demo.DependsOn)
 	}
 }
 

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -51,4 +53,24 @@ func (m *Metrics) register(job string) {
 		m.skipped.WithLabelValues(job, reason)
 	}
 	m.running.WithLabelValues(job)
+}
+
+// Counter returns the counter opsworker_<subsystem>_<name> for a job's own figures, registered
+// on reg (nil: kept but not exposed). A job created twice on one registry (a test, a re-created
+// task) shares the first one's counter rather than failing.
+func Counter(reg prometheus.Registerer, subsystem, name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "opsworker", Subsystem: subsystem, Name: name, Help: help})
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
+				return existing
+			}
+		}
+		panic(err) // a clash with a metric of another type is a programming error
+	}
+	return c
 }

@@ -29,6 +29,8 @@ type Spec struct {
 	naiveUTC *cron.SpecSchedule // fields read in UTC: matches wall-clock times that do not exist
 }
 
+var _ cron.Schedule = Spec{}
+
 // ParseSpec parses text, reading it in defaultZone unless it carries its own CRON_TZ= prefix, and
 // rejects every spec that would misbehave at run time: unparsable, an unknown zone, a prefix
 // robfig would panic on, an @every under a second, or a spec that can never fire after now.

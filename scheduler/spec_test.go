@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
 func mustZone(t *testing.T, name string) *time.Location {
@@ -200,10 +198,6 @@ func TestDSTNotes(t *testing.T) {
 	if n := interval.DSTNotes(from, to); len(n) != 2 || !strings.Contains(n[1].Text, "both occurrences") {
 		t.Errorf("interval notes = %v", n)
 	}
-}
-
-func TestSpecIsACronSchedule(t *testing.T) {
-	var _ cron.Schedule = Spec{}
 }
 
 func assertTimes(t *testing.T, got []time.Time, want []string) {

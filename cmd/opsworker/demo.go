@@ -10,14 +10,8 @@ import (
 // demoCmd migrates the database and loads the demo data (sql/demo.sql), so
 // that a fresh `docker compose --profile demo up` shows a page in the logs within a minute.
 func demoCmd(ctx context.Context, s ioStreams, args []string) int {
-	fs := flags(s, "demo")
-	pos, code, ok := parseFlags(fs, s, args)
-	if !ok {
+	if code, ok := parseNoArgs(s, "demo", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, log, code := setup(s)
 	if code != exitOK {

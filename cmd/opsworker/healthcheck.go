@@ -11,14 +11,8 @@ import (
 // healthcheckCmd asks the running service's /healthz, for the image's HEALTHCHECK: the final
 // image has no curl or wget, so the binary checks itself.
 func healthcheckCmd(ctx context.Context, s ioStreams, args []string) int {
-	fs := flags(s, "healthcheck")
-	pos, code, ok := parseFlags(fs, s, args)
-	if !ok {
+	if code, ok := parseNoArgs(s, "healthcheck", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, err := loadConfig(time.Now())
 	if err != nil {

@@ -109,7 +109,7 @@ func flags(s ioStreams, name string) *flag.FlagSet {
 func printUsage(fs *flag.FlagSet, w io.Writer) {
 	for _, c := range commands() {
 		if c.name == fs.Name() {
-			fmt.Fprintf(w, "Usage: opsworker %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+			fmt.Fprintf(w, "Usage: opsworker %s\n\n%s.\n", strings.TrimSpace(c.name+" "+c.args), strings.ToUpper(c.summary[:1])+c.summary[1:])
 		}
 	}
 	var any bool
@@ -146,6 +146,18 @@ func parseFlags(fs *flag.FlagSet, s ioStreams, args []string) ([]string, int, bo
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// parseNoArgs parses the arguments of a command that takes none but --help.
+func parseNoArgs(s ioStreams, name string, args []string) (int, bool) {
+	fs := flags(s, name)
+	pos, code, ok := parseFlags(fs, s, args)
+	if ok && len(pos) > 0 {
+		fmt.Fprintf(s.stderr, "opsworker %s takes no arguments\n", name)
+		printUsage(fs, s.stderr)
+		return exitUsage, false
+	}
+	return code, ok
 }
 
 // setup loads the configuration and builds the logger. A bad configuration is one line on stderr

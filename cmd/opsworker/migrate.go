@@ -7,14 +7,8 @@ import (
 
 // migrateCmd applies pending migrations and exits, whatever MIGRATE says.
 func migrateCmd(ctx context.Context, s ioStreams, args []string) int {
-	fs := flags(s, "migrate")
-	pos, code, ok := parseFlags(fs, s, args)
-	if !ok {
+	if code, ok := parseNoArgs(s, "migrate", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, log, code := setup(s)
 	if code != exitOK {

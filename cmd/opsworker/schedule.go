@@ -9,14 +9,8 @@ import (
 // how DST changes in the next twelve months touch them. It needs no database, so a person can
 // try a spec from a .env file before deploying it.
 func scheduleCmd(ctx context.Context, s ioStreams, args []string) int {
-	fs := flags(s, "schedule")
-	pos, code, ok := parseFlags(fs, s, args)
-	if !ok {
+	if code, ok := parseNoArgs(s, "schedule", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, _, code := setup(s)
 	if code != exitOK {

@@ -17,14 +17,8 @@ import (
 // serveCmd runs the service until SIGTERM or SIGINT, then drains: no new runs, running ones get
 // SHUTDOWN_TIMEOUT to finish before their contexts are cancelled, and the process exits 0.
 func serveCmd(ctx context.Context, s ioStreams, args []string) int {
-	fs := flags(s, "serve")
-	pos, code, ok := parseFlags(fs, s, args)
-	if !ok {
+	if code, ok := parseNoArgs(s, "serve", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, log, code := setup(s)
 	if code != exitOK {

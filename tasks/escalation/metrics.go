@@ -1,9 +1,9 @@
 package escalation
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opsworker/opsworker/scheduler"
 )
 
 // metrics are the task's counters. They exist even without a registerer, so the code that
@@ -14,21 +14,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	counter := func(name, help string) prometheus.Counter {
-		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "opsworker", Subsystem: "escalation", Name: name, Help: help})
-		if reg == nil {
-			return c
-		}
-		if err := reg.Register(c); err != nil {
-			// A second Task on the same registry (tests, a re-created task) shares the counters.
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
-					return existing
-				}
-			}
-			panic(err) // a clashing metric of another type is a programming error
-		}
-		return c
+		return scheduler.Counter(reg, "escalation", name, help)
 	}
 	return &metrics{
 		pages:       counter("pages_total", "Notifications (pages) written to the outbox by escalations."),
