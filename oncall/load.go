@@ -20,10 +20,10 @@ type Querier interface {
 // ErrNotFound is wrapped by the error for a schedule id that does not exist.
 var ErrNotFound = errors.New("no such schedule")
 
-// Load reads one schedule with everything it needs, validated. An unknown id gives an error
-// wrapping ErrNotFound; bad data one wrapping ErrInvalid.
-func Load(ctx context.Context, q Querier, id int64) (*Schedule, error) {
-	ss, bad, err := LoadMany(ctx, q, []int64{id})
+// Load reads one schedule with everything it needs to answer at and after since, validated (see
+// LoadMany). An unknown id gives an error wrapping ErrNotFound; bad data one wrapping ErrInvalid.
+func Load(ctx context.Context, q Querier, id int64, since time.Time) (*Schedule, error) {
+	ss, bad, err := LoadMany(ctx, q, []int64{id}, since)
 	if err != nil {
 		return nil, err
 	}
@@ -39,15 +39,17 @@ func Load(ctx context.Context, q Querier, id int64) (*Schedule, error) {
 // schedule's tenant, anything Validate rejects), naming the schedule and the layer or override.
 // err is only for a failed query; one bad schedule never hides the others.
 //
-// All overrides of the schedules are read, past ones included: the model needs no cut-off and
-// a schedule's overrides are few.
-func LoadMany(ctx context.Context, q Querier, ids []int64) (schedules map[int64]*Schedule, bad map[int64]error, err error) {
+// Overrides that ended at or before since are not read: they cannot change an answer at or after
+// since, and they pile up for years (every swap, every holiday) while the escalation task loads
+// its schedules every minute. A zero since reads them all. The result answers correctly only at
+// and after since.
+func LoadMany(ctx context.Context, q Querier, ids []int64, since time.Time) (schedules map[int64]*Schedule, bad map[int64]error, err error) {
 	schedules, bad = map[int64]*Schedule{}, map[int64]error{}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(ids) == 0 {
 		return schedules, bad, nil
 	}
-	l := loader{q: q, ids: ids, byID: map[int64]*loading{}, layerByID: map[int64]*Layer{}}
+	l := loader{q: q, ids: ids, since: sinceArg(since), byID: map[int64]*loading{}, layerByID: map[int64]*Layer{}}
 	for _, step := range []func(context.Context) error{l.readSchedules, l.readLayers, l.readRestrictions, l.readOverrides, l.readResponders} {
 		if err := step(ctx); err != nil {
 			return nil, nil, err
@@ -89,6 +91,7 @@ type person struct {
 type loader struct {
 	q         Querier
 	ids       []int64
+	since     *time.Time // nil: every override
 	byID      map[int64]*loading
 	layerByID map[int64]*Layer // for the restrictions
 	owner     map[int64]int64  // layer id → schedule id
@@ -103,13 +106,14 @@ const (
 		from oncall_layer_restrictions r join oncall_layers l on l.id = r.layer_id
 		where l.schedule_id = any($1) order by r.layer_id, r.id`
 	overridesSQL = `select id, schedule_id, responder_id, replaces_responder_id, starts_at, ends_at, created_at
-		from oncall_overrides where schedule_id = any($1) order by schedule_id, created_at, id`
+		from oncall_overrides where schedule_id = any($1) and ($2::timestamptz is null or ends_at > $2)
+		order by schedule_id, created_at, id`
 	respondersSQL = `select id, tenant_id, name from responders where id = any($1)`
 )
 
 // each runs sql and calls scan for every row, wrapping any failure with what was read.
-func each(ctx context.Context, q Querier, what, sql string, arg any, scan func(pgx.Rows) error) error {
-	rows, err := q.Query(ctx, sql, arg)
+func each(ctx context.Context, q Querier, what, sql string, args []any, scan func(pgx.Rows) error) error {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return fmt.Errorf("oncall: load %s: %w", what, err)
 	}
@@ -126,7 +130,7 @@ func each(ctx context.Context, q Querier, what, sql string, arg any, scan func(p
 }
 
 func (l *loader) readSchedules(ctx context.Context) error {
-	return each(ctx, l.q, "schedules", schedulesSQL, l.ids, func(rows pgx.Rows) error {
+	return each(ctx, l.q, "schedules", schedulesSQL, []any{l.ids}, func(rows pgx.Rows) error {
 		s := &Schedule{Responders: map[int64]Responder{}}
 		var zone string
 		if err := rows.Scan(&s.ID, &s.TenantID, &s.Name, &zone); err != nil {
@@ -145,7 +149,7 @@ func (l *loader) readSchedules(ctx context.Context) error {
 
 func (l *loader) readLayers(ctx context.Context) error {
 	l.owner = map[int64]int64{}
-	return each(ctx, l.q, "layers", layersSQL, l.ids, func(rows pgx.Rows) error {
+	return each(ctx, l.q, "layers", layersSQL, []any{l.ids}, func(rows pgx.Rows) error {
 		var (
 			ly         Layer
 			scheduleID int64
@@ -184,7 +188,7 @@ func (l *loader) readRestrictions(ctx context.Context) error {
 			l.layerByID[ld.s.Layers[i].ID] = &ld.s.Layers[i]
 		}
 	}
-	return each(ctx, l.q, "layer restrictions", restrictionsSQL, l.ids, func(rows pgx.Rows) error {
+	return each(ctx, l.q, "layer restrictions", restrictionsSQL, []any{l.ids}, func(rows pgx.Rows) error {
 		var (
 			layerID  int64
 			day      *int16
@@ -213,7 +217,7 @@ func (l *loader) readRestrictions(ctx context.Context) error {
 }
 
 func (l *loader) readOverrides(ctx context.Context) error {
-	return each(ctx, l.q, "overrides", overridesSQL, l.ids, func(rows pgx.Rows) error {
+	return each(ctx, l.q, "overrides", overridesSQL, []any{l.ids, l.since}, func(rows pgx.Rows) error {
 		var (
 			o          Override
 			scheduleID int64
@@ -250,7 +254,7 @@ func (l *loader) readResponders(ctx context.Context) error {
 		return nil
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	return each(ctx, l.q, "responders", respondersSQL, ids, func(rows pgx.Rows) error {
+	return each(ctx, l.q, "responders", respondersSQL, []any{ids}, func(rows pgx.Rows) error {
 		var p person
 		if err := rows.Scan(&p.ID, &p.tenant, &p.Name); err != nil {
 			return err
@@ -279,4 +283,11 @@ func (ld *loading) finish(people map[int64]person) error {
 		return fmt.Errorf("oncall: schedule %d: %s: %w", s.ID, strings.Join(slices.Compact(ld.problems), "; "), ErrInvalid)
 	}
 	return s.Validate()
+}
+
+func sinceArg(since time.Time) *time.Time {
+	if since.IsZero() {
+		return nil
+	}
+	return &since
 }

@@ -83,7 +83,7 @@ func TestLoadReadsEverything(t *testing.T) {
 	o2 := f.id(`insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at, created_at)
 		values ($1, $2, $3, '2027-01-06T07:00:00Z', '2027-01-06T09:00:00Z', '2026-12-02T00:00:00Z')`, sid, bob, ann)
 
-	s, err := Load(context.Background(), f.pool, sid)
+	s, err := Load(context.Background(), f.pool, sid, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +118,15 @@ func TestLoadReadsEverything(t *testing.T) {
 	}
 	if len(s.Responders) != 3 || s.Responders[ann].Name != "ann" || s.Responders[cat] != (Responder{cat, "cat"}) {
 		t.Errorf("responders = %+v", s.Responders)
+	}
+
+	// Loaded for answers from 12:00 on 2027-01-05, the override that ended then is left out.
+	later, err := Load(context.Background(), f.pool, sid, at(t, "2027-01-05T12:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(later.Overrides) != 1 || later.Overrides[0].ID != o2 {
+		t.Errorf("overrides since 2027-01-05T12:00Z = %+v, want only %d", later.Overrides, o2)
 	}
 	// Sunday 2027-01-10 23:00 Berlin: the top layer's Sunday window; base has ann (week 0).
 	if r, ok := s.OnCall(at(t, "2027-01-10T23:00:00+01:00")); !ok || r.ID != cat {
@@ -161,14 +170,14 @@ func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
 	const missing = 777777
 
 	q := &counting{q: f.pool}
-	one, bad, err := LoadMany(context.Background(), q, good[:1])
+	one, bad, err := LoadMany(context.Background(), q, good[:1], time.Time{})
 	if err != nil || len(one) != 1 || len(bad) != 0 {
 		t.Fatalf("LoadMany(one) = %v, %v, %v", one, bad, err)
 	}
 	perOne := q.n.Swap(0)
 
 	ids := append(append([]int64{}, good...), badZone, foreign, ghost, invalid, missing, good[0])
-	ss, bad, err := LoadMany(context.Background(), q, ids)
+	ss, bad, err := LoadMany(context.Background(), q, ids, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,13 +214,13 @@ func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
 	expect(invalid, ErrInvalid, "rotation start 1850-01-01T00:00:00Z is outside 1900..2150")
 	expect(missing, ErrNotFound)
 
-	if _, err := Load(context.Background(), f.pool, missing); !errors.Is(err, ErrNotFound) {
+	if _, err := Load(context.Background(), f.pool, missing, time.Time{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Load(missing) = %v", err)
 	}
-	if _, err := Load(context.Background(), f.pool, foreign); !errors.Is(err, ErrInvalid) {
+	if _, err := Load(context.Background(), f.pool, foreign, time.Time{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Load(foreign) = %v", err)
 	}
-	if ss, bad, err := LoadMany(context.Background(), q, nil); err != nil || len(ss) != 0 || len(bad) != 0 {
+	if ss, bad, err := LoadMany(context.Background(), q, nil, time.Time{}); err != nil || len(ss) != 0 || len(bad) != 0 {
 		t.Errorf("LoadMany(nil) = %v %v %v", ss, bad, err)
 	}
 }
@@ -220,7 +229,7 @@ func TestLoadFailedQueryIsErr(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := LoadMany(ctx, f.pool, []int64{1}); err == nil || !strings.Contains(err.Error(), "oncall: load schedules") {
+	if _, _, err := LoadMany(ctx, f.pool, []int64{1}, time.Time{}); err == nil || !strings.Contains(err.Error(), "oncall: load schedules") {
 		t.Errorf("LoadMany on a cancelled context = %v", err)
 	}
 }

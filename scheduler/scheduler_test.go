@@ -432,3 +432,21 @@ func TestAddRejectsDuplicatesAndLateJobs(t *testing.T) {
 		t.Errorf("Entries = %+v", e)
 	}
 }
+
+// robfig's Entry.Job.Run() would bypass the chain; a manual run goes through execute instead, so
+// it has the same panic recovery, lock and history as a scheduled one.
+func TestRunNowRecoversPanics(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(Options{})
+	run, err := s.RunNow(context.Background(), funcJob{"manual-boom", func(context.Context, time.Time) (Summary, error) {
+		panic("manual kaboom")
+	}}, time.Now())
+	var p *panicError
+	if !errors.As(err, &p) || run.Status != statusFailed {
+		t.Fatalf("err = %v, status %q", err, run.Status)
+	}
+	rows := runs(t, f.pool, "manual-boom")
+	if len(rows) != 1 || rows[0].Status != statusFailed || *rows[0].Error != "panic: manual kaboom" {
+		t.Fatalf("history = %+v", rows)
+	}
+}

@@ -64,7 +64,7 @@ func oncallCmd(ctx context.Context, s ioStreams, args []string) int {
 		return exitFailure
 	}
 	defer pool.Close()
-	sched, err := oncall.Load(ctx, pool, id)
+	sched, err := oncall.Load(ctx, pool, id, at)
 	if errors.Is(err, oncall.ErrNotFound) {
 		fmt.Fprintf(s.stderr, "opsworker oncall: there is no schedule %d\n", id)
 		return exitFailure

@@ -18,7 +18,7 @@ func resolveSchedules(ctx context.Context, q oncall.Querier, ids []int64, now ti
 	if len(ids) == 0 {
 		return out, nil
 	}
-	schedules, bad, err := oncall.LoadMany(ctx, q, ids)
+	schedules, bad, err := oncall.LoadMany(ctx, q, ids, now)
 	if err != nil {
 		return nil, fmt.Errorf("load schedules: %w", err)
 	}

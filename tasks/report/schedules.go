@@ -50,7 +50,7 @@ func loadSchedules(ctx context.Context, q oncall.Querier, tenantID string) (sche
 	for i, s := range list {
 		ids[i] = s.id
 	}
-	loaded, bad, err := oncall.LoadMany(ctx, q, ids)
+	loaded, bad, err := oncall.LoadMany(ctx, q, ids, time.Time{})
 	if err != nil {
 		return scheduleSet{}, fmt.Errorf("load schedules: %w", err)
 	}
