@@ -140,12 +140,7 @@ func (s *Scheduler) Add(spec Spec, job Job) error {
 		}
 	}
 	e := &entry{job: job, spec: spec, busy: make(chan struct{}, 1)}
-	// Skip-if-running outermost, panic recovery inside it: a panic then cannot leave the job
-	// marked as running (robfig's own SkipIfStillRunning returns its token without defer, so a
-	// Recover outside it blocks the job for good). fire recovers and records panics itself;
-	// cron.Recover is the backstop for a panic in the scheduler's own bookkeeping.
-	chain := cron.NewChain(s.skipIfStillRunning(e), cron.Recover(cronLogger{s.log}))
-	e.id = s.cron.Schedule(spec, chain.Then(cron.FuncJob(func() { s.fire(e) })))
+	e.id = s.cron.Schedule(spec, s.chain(e).Then(cron.FuncJob(func() { s.fire(e) })))
 	s.metrics.register(job.Name())
 	s.entries = append(s.entries, e)
 	return nil
@@ -195,7 +190,15 @@ func (s *Scheduler) Shutdown(ctx context.Context) {
 // firing; `opsworker run` uses it. at is the instant passed to the job (and recorded as the
 // run's scheduled time). It returns ErrLocked if the job is running elsewhere.
 func (s *Scheduler) RunNow(ctx context.Context, job Job, at time.Time) (Run, error) {
-	return s.execute(ctx, job, at, at)
+	return s.execute(ctx, job, at, at, false)
+}
+
+// chain wraps a job's firings: skip-if-running outermost, panic recovery inside it, so a panic
+// cannot leave the job marked as running (robfig's own SkipIfStillRunning returns its token
+// without defer, so a Recover outside it blocks the job for good). fire recovers and records a
+// job's panics itself; cron.Recover is the backstop for a panic in the scheduler's bookkeeping.
+func (s *Scheduler) chain(e *entry) cron.Chain {
+	return cron.NewChain(s.skipIfStillRunning(e), cron.Recover(cronLogger{s.log}))
 }
 
 // skipIfStillRunning drops a firing while the previous run of the same job is still running in
@@ -232,13 +235,15 @@ func (s *Scheduler) skipOverlapping(e *entry) {
 // fire is what robfig/cron calls at each firing.
 func (s *Scheduler) fire(e *entry) {
 	scheduled := s.cron.Entry(e.id).Prev
-	_, _ = s.execute(s.base, e.job, scheduled, time.Time{}) // execute logs and records its outcome
+	_, _ = s.execute(s.base, e.job, scheduled, scheduled, true) // execute logs and records its outcome
 }
 
-// execute is one run: lock, history row, deadline, the job, outcome. A zero at marks a scheduled
-// firing, which runs once across replicas and passes the clock's now to the job; a manual run
-// passes at instead.
-func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at time.Time) (Run, error) {
+// execute is one run: lock, history row, deadline, the job, outcome. at is the job's now. A
+// scheduled firing (once) runs once across replicas, and its now is the firing's scheduled time,
+// not the clock: every replica then sees the same instant, and work a run schedules for "now +
+// delay" is due exactly at a later firing instead of missing it by the milliseconds the lock and
+// the connection took (which would stretch a one-minute escalation delay to two minutes).
+func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at time.Time, once bool) (Run, error) {
 	name := job.Name()
 	log := s.log.With("job", name)
 	run := Run{Job: name, ScheduledAt: scheduledAt}
@@ -265,11 +270,11 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	}()
 
 	run.StartedAt = s.opts.Now()
-	now := run.StartedAt
-	if !at.IsZero() {
-		now = at
+	now := at
+	if now.IsZero() { // robfig sets Prev before every firing; the clock is only a guard
+		now = run.StartedAt
 	}
-	run.ID, err = s.hist.begin(parent, lock.conn, name, scheduledAt, run.StartedAt, at.IsZero())
+	run.ID, err = s.hist.begin(parent, lock.conn, name, scheduledAt, run.StartedAt, once)
 	if errors.Is(err, errAlreadyRun) {
 		s.metrics.skipped.WithLabelValues(name, skipReplica).Inc()
 		log.Debug("firing skipped: another replica has already run it", "scheduled_at", scheduledAt)

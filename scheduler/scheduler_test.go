@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/robfig/cron/v3"
 
 	"github.com/opsworker/opsworker/sql/sqltest"
 )
@@ -328,7 +329,11 @@ func TestTwoSchedulersRunEachFiringOnce(t *testing.T) {
 	job := func(ctx context.Context, now time.Time) (Summary, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		firings[now.Truncate(time.Second)]++
+		// A scheduled run's now is its firing time, the same on every replica, to the nanosecond.
+		if now.Nanosecond() != 0 {
+			t.Errorf("job's now %v is not the firing time", now)
+		}
+		firings[now]++
 		if len(firings) == 3 {
 			closeOnce.Do(func() { close(enough) })
 		}
@@ -360,6 +365,9 @@ func TestTwoSchedulersRunEachFiringOnce(t *testing.T) {
 		}
 		if seen[*r.ScheduledAt] {
 			t.Errorf("firing %v has two history rows", r.ScheduledAt)
+		}
+		if !hasFiring(firings, *r.ScheduledAt) {
+			t.Errorf("history row for %v, but no job ran with that now", r.ScheduledAt)
 		}
 		seen[*r.ScheduledAt] = true
 	}
@@ -449,4 +457,34 @@ func TestRunNowRecoversPanics(t *testing.T) {
 	if len(rows) != 1 || rows[0].Status != statusFailed || *rows[0].Error != "panic: manual kaboom" {
 		t.Fatalf("history = %+v", rows)
 	}
+}
+
+func hasFiring(firings map[time.Time]int, at time.Time) bool {
+	for f := range firings {
+		if f.Equal(at) {
+			return true
+		}
+	}
+	return false
+}
+
+// A panic that escapes the job's own recovery (a bug in the scheduler's bookkeeping, say) is
+// caught by the chain and does not leave the job marked as running: the next firing runs.
+func TestChainRecoversAndReleasesTheJob(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(Options{})
+	e := &entry{job: funcJob{name: "raw"}, busy: make(chan struct{}, 1)}
+	calls := 0
+	j := s.chain(e).Then(cron.FuncJob(func() {
+		calls++
+		if calls == 1 {
+			panic("escaped")
+		}
+	}))
+	j.Run() // a panic escaping here would fail the test
+	j.Run()
+	if calls != 2 {
+		t.Fatalf("the job ran %d times after a panic, want 2", calls)
+	}
+	f.tap.waitFor(t, "cron: panic")
 }

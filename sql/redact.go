@@ -1,23 +1,67 @@
 package sql
 
-import "regexp"
+import (
+	"net/url"
+	"regexp"
+	"strings"
+)
 
 var (
-	// The password of a URL's userinfo: everything between user: and the last @ of the authority.
-	urlPassword = regexp.MustCompile(`(?i)^([a-z][a-z0-9+.-]*://[^:@/?#]*:)[^/?#]*@`)
 	// A password query parameter.
-	queryPassword = regexp.MustCompile(`(?i)([?&]password=)[^&#]*`)
+	queryPassword = regexp.MustCompile(`(?i)([?&]password=)([^&#]*)`)
 	// A keyword/value password, plain or quoted.
 	keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 )
 
 // Redact returns a connection string with its password replaced by xxxxx, in the URL and the
-// keyword/value forms, so it can appear in logs and error messages. It works on text, not on a
-// parsed URL, so even a malformed connection string loses its password.
+// keyword/value forms, so it can appear in logs and error messages. It works on the text, not on
+// a parsed URL, so a malformed connection string loses its password too: in a URL the password is
+// everything between the user's colon and the last @ of the string (a password may hold / ? # or
+// @; masking too much is harmless, too little is not).
 func Redact(conn string) string {
-	if urlPassword.MatchString(conn) || queryPassword.MatchString(conn) {
-		conn = urlPassword.ReplaceAllString(conn, "${1}xxxxx@")
-		return queryPassword.ReplaceAllString(conn, "${1}xxxxx")
+	for _, secret := range Secrets(conn) {
+		conn = strings.ReplaceAll(conn, secret, "xxxxx")
 	}
-	return keywordPassword.ReplaceAllString(conn, "${1}xxxxx")
+	return conn
+}
+
+// Secrets returns the passwords a connection string holds, as written and decoded, longest first,
+// so that other text quoting the string (a driver's error message) can be scrubbed as well.
+func Secrets(conn string) []string {
+	var out []string
+	add := func(s string) {
+		if s == "" || s == "xxxxx" {
+			return
+		}
+		out = append(out, s)
+		if d, err := url.PathUnescape(s); err == nil && d != s {
+			out = append(out, d)
+		}
+		if d, err := url.QueryUnescape(s); err == nil && d != s {
+			out = append(out, d)
+		}
+	}
+	if i := strings.Index(conn, "://"); i >= 0 {
+		rest := conn[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+				add(rest[colon+1 : at])
+			}
+		}
+		for _, m := range queryPassword.FindAllStringSubmatch(conn, -1) {
+			add(m[2])
+		}
+	} else {
+		for _, m := range keywordPassword.FindAllStringSubmatch(conn, -1) {
+			add(m[2])
+			add(strings.Trim(m[2], "'"))
+		}
+	}
+	// Longest first: a password that contains another's text is replaced whole.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && len(out[j]) > len(out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
 }

@@ -6,18 +6,31 @@ import (
 )
 
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://u:s3cret@h:5432/db?sslmode=disable": "postgres://u:xxxxx@h:5432/db?sslmode=disable",
-		"postgres://u@h/db":                             "postgres://u@h/db",
-		"postgres://u@h/db?password=s3cret":             "postgres://u@h/db?password=xxxxx",
-		"postgres://u:s3cret@h:notaport/db":             "postgres://u:xxxxx@h:notaport/db",
-		"postgres://u:s3c@ret@h/db":                     "postgres://u:xxxxx@h/db",
-		"host=h user=u password=s3cret dbname=d":        "host=h user=u password=xxxxx dbname=d",
-		"host=h password = 's3 cret' dbname=d":          "host=h password = xxxxx dbname=d",
+	for _, tc := range []struct{ in, want, secret string }{
+		{"postgres://u:s3cret@h:5432/db?sslmode=disable", "postgres://u:xxxxx@h:5432/db?sslmode=disable", "s3cret"},
+		{"postgres://u@h/db", "postgres://u@h/db", ""},
+		{"postgres://u@h/db?password=s3cret&sslmode=disable", "postgres://u@h/db?password=xxxxx&sslmode=disable", "s3cret"},
+		{"postgres://u:s3cret@h:notaport/db", "postgres://u:xxxxx@h:notaport/db", "s3cret"},
+		{"postgres://u:s3c@ret@h/db", "postgres://u:xxxxx@h/db", "s3c@ret"},
+		{"postgres://u:s3?cret@h/db", "postgres://u:xxxxx@h/db", "s3?cret"},
+		{"postgres://u:s3cr/et@h/db", "postgres://u:xxxxx@h/db", "s3cr/et"},
+		{"postgres://u:s3#cret@h/db", "postgres://u:xxxxx@h/db", "s3#cret"},
+		{"postgres://u:s3%23cret@h1:5432,h2:5432/db", "postgres://u:xxxxx@h1:5432,h2:5432/db", "s3#cret"},
+		{"host=h user=u password=s3cret dbname=d", "host=h user=u password=xxxxx dbname=d", "s3cret"},
+		{"host=h password = 's3 cret' dbname=d", "host=h password = xxxxx dbname=d", "s3 cret"},
 	} {
-		got := Redact(in)
-		if got != want || strings.Contains(got, "s3") {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		got := Redact(tc.in)
+		if got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if tc.secret != "" {
+			found := false
+			for _, s := range Secrets(tc.in) {
+				found = found || s == tc.secret
+			}
+			if !found || strings.Contains(got, tc.secret) {
+				t.Errorf("Secrets(%q) = %q, want it to hold %q", tc.in, Secrets(tc.in), tc.secret)
+			}
 		}
 	}
 }

@@ -112,12 +112,36 @@ func loadConfig(now time.Time) (*config, error) {
 	}
 	pool, err := pgxpool.ParseConfig(e.DatabaseURL)
 	if err != nil {
-		// pgx redacts the password in its message; strip it again in case a form slips through.
-		reason := strings.ReplaceAll(err.Error(), e.DatabaseURL, opsql.Redact(e.DatabaseURL))
-		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL), "not a valid PostgreSQL connection string: " + reason}
+		reason := "not a valid PostgreSQL connection string: " + err.Error()
+		if len(opsql.Secrets(e.DatabaseURL)) > 0 {
+			// pgx hides a password it can find, but not the pieces of one it cannot parse.
+			reason = "not a valid PostgreSQL connection string (the parser's message is not shown: it could quote " +
+				"the password; in a URL, percent-encode / ? # @ % and : in the user and password)"
+		}
+		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL), reason}
+	}
+	// Each running job holds a connection for its lock and needs at least one to work; /readyz
+	// needs one more. Fewer would leave jobs waiting on each other until JOB_TIMEOUT.
+	need := int32(1)
+	for _, spec := range c.specs {
+		if spec != nil {
+			need += 2
+		}
+	}
+	if !strings.Contains(e.DatabaseURL, "pool_max_conns") {
+		pool.MaxConns = max(pool.MaxConns, 10)
+	} else if pool.MaxConns < need {
+		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL),
+			fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (two each, one for /readyz)", pool.MaxConns, need)}
 	}
 	c.pool = pool
 	return c, nil
+}
+
+// database names the database for messages, without the password.
+func (c *config) database() string {
+	cc := c.pool.ConnConfig
+	return fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
 }
 
 func parseReason(pe *envconfig.ParseError) string {

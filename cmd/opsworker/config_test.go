@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	opsql "github.com/opsworker/opsworker/sql"
 )
 
 // Every variable and kind of mistake: start-up stops with exit code 2 and one line naming the
@@ -41,6 +43,8 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 		{"REPORT_CATCHUP_DAYS", "1000", "from 1 to 366"},
 		{"DATABASE_URL", "postgres://u:hunter2@host:notaport/db", "not a valid PostgreSQL connection string"},
 		{"DATABASE_URL", "mysql://u:hunter2@host/db", "not a valid PostgreSQL connection string"},
+		{"DATABASE_URL", "postgres://u:hun?ter2/x#y@host:port/db", "not a valid PostgreSQL connection string"},
+		{"DATABASE_URL", "postgres://u:hunter2@127.0.0.1:5432/db?pool_max_conns=4", "pool_max_conns=4 is too small"},
 	} {
 		t.Run(tc.variable+"="+tc.value, func(t *testing.T) {
 			t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
@@ -61,14 +65,14 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 				}
 				shown := tc.value
 				if tc.variable == "DATABASE_URL" {
-					shown = strings.ReplaceAll(shown, "hunter2", "xxxxx")
+					shown = sqlRedact(shown)
 				}
 				for _, want := range []string{tc.variable + "=", shown, tc.reason} {
 					if !strings.Contains(line, want) {
 						t.Errorf("%s: %q lacks %q", cmd, line, want)
 					}
 				}
-				if strings.Contains(line, "hunter2") {
+				if strings.Contains(line, "hunter2") || strings.Contains(line, "ter2/x") {
 					t.Errorf("%s: the password is printed: %q", cmd, line)
 				}
 			}
@@ -98,5 +102,23 @@ func TestDefaults(t *testing.T) {
 		cfg.LogFormat != "text" || cfg.level.String() != "INFO" || !cfg.Migrate || cfg.ReportCatchupDays != 7 ||
 		cfg.pool.ConnConfig.Database != "postgres" {
 		t.Fatalf("defaults = %+v", cfg.env)
+	}
+}
+
+var sqlRedact = opsql.Redact
+
+// A database that does not answer is reported with its address, never with its password, however
+// odd the password's characters.
+func TestUnreachableDatabaseHidesThePassword(t *testing.T) {
+	for inURL, pw := range map[string]string{"plain-Secret1": "plain-Secret1", "p%3Fss%23w%2Frd%40x": "p?ss#w/rd@x"} {
+		t.Setenv("DATABASE_URL", "postgres://app:"+inURL+"@127.0.0.1:1/x?connect_timeout=2")
+		var out, errb bytes.Buffer
+		code := dispatch(context.Background(), ioStreams{&out, &errb}, []string{"migrate"})
+		if code != exitFailure || !strings.Contains(errb.String(), "app@127.0.0.1:1/x does not answer") {
+			t.Fatalf("exit %d, stderr %q", code, errb.String())
+		}
+		if strings.Contains(errb.String()+out.String(), pw) || strings.Contains(errb.String(), inURL) {
+			t.Fatalf("password printed: %q", errb.String())
+		}
 	}
 }

@@ -177,13 +177,13 @@ func setup(s ioStreams) (*config, *slog.Logger, int) {
 func connect(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg.pool)
 	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", opsql.Redact(cfg.DatabaseURL), err)
+		return nil, fmt.Errorf("database %s: %w", cfg.database(), err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("database %s does not answer: %w", opsql.Redact(cfg.DatabaseURL), err)
+		return nil, fmt.Errorf("database %s does not answer: %w", cfg.database(), err)
 	}
 	if migrate {
 		applied, err := opsql.Migrate(ctx, pool)

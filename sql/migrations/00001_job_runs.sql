@@ -17,6 +17,9 @@ create table job_runs (
 create index job_runs_job_started_idx on job_runs (job, started_at);
 -- Serves the check that no replica has already run a firing.
 create index job_runs_job_scheduled_idx on job_runs (job, scheduled_at);
+-- Serves finding a job's runs still marked running (abandoned by a dead process) at each run's
+-- start: only running rows are in it, so it stays tiny whatever the retention.
+create index job_runs_job_running_idx on job_runs (job) where status = 'running';
 -- Serves the prune of every job at once.
 create index job_runs_started_idx on job_runs (started_at);
 
