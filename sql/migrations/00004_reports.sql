@@ -1,13 +1,21 @@
 -- +goose Up
 -- Daily reports (tasks/report) and the indexes their queries need on 00003's tables.
 
--- One row per tenant, kind and period, written once and never updated: the unique key is what
--- makes a re-run or a second replica insert nothing (ON CONFLICT DO NOTHING). It also serves
--- "which days have a report" and "a tenant's reports by period".
+-- One row per tenant, kind and local date, written once and never updated. Two unique keys, and
+-- the insert is ON CONFLICT DO NOTHING without a conflict target, so a clash on either makes a
+-- re-run or a second replica insert nothing:
+-- - (tenant_id, kind, period_date) is what "already reported" means: the tenant's local date. It
+--   survives a change of the tenant's zone, which moves every date's period_start (a tenant
+--   moved from UTC to Europe/Berlin must not get a second report of each date already
+--   reported). It serves "which days have a report".
+-- - (tenant_id, kind, period_start) is part of the schema contract other services rely on; it
+--   serves "a tenant's reports by period".
 create table reports (
     id           bigint generated always as identity primary key,
     tenant_id    text        not null,
     kind         text        not null,
+    -- The tenant's local date the report covers: [period_start, period_end) are its midnights.
+    period_date  date        not null,
     period_start timestamptz not null,
     period_end   timestamptz not null,
     -- The tenant's zone when the report was written: the period's edges are its local midnights.
@@ -16,6 +24,7 @@ create table reports (
     body         jsonb       not null,
     text         text        not null,
     unique (tenant_id, kind, period_start),
+    unique (tenant_id, kind, period_date),
     check (period_end > period_start)
 );
 

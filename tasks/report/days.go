@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/opsworker/opsworker/oncall"
 )
@@ -42,6 +43,11 @@ func (c civilDate) addDays(n int) civilDate {
 
 func (c civilDate) weekday() time.Weekday {
 	return time.Date(c.year, c.month, c.day, 0, 0, 0, 0, time.UTC).Weekday()
+}
+
+// pg is c as a PostgreSQL date.
+func (c civilDate) pg() pgtype.Date {
+	return pgtype.Date{Time: time.Date(c.year, c.month, c.day, 0, 0, 0, 0, time.UTC), Valid: true}
 }
 
 func (c civilDate) String() string {
@@ -121,12 +127,15 @@ func localInstant(date civilDate, hour int, loc *time.Location) time.Time {
 }
 
 // missingSQL returns the ordinals (1-based positions in the arrays) of the candidate days that
-// have no daily report: tenants x candidate days, left-joined to reports, in one statement.
+// have no daily report: tenants x candidate days, left-joined to reports on the tenant's local
+// date (the unique key (tenant_id, kind, period_date)), in one statement. By date, not by
+// period_start: a tenant whose zone changed has every date start at another instant, and a date
+// reported under the old zone is still reported.
 const missingSQL = `
 select c.ord
-from unnest($1::text[], $2::timestamptz[]) with ordinality as c(tenant_id, period_start, ord)
+from unnest($1::text[], $2::date[]) with ordinality as c(tenant_id, period_date, ord)
 left join reports r
-       on r.tenant_id = c.tenant_id and r.kind = $3 and r.period_start = c.period_start
+       on r.tenant_id = c.tenant_id and r.kind = $3 and r.period_date = c.period_date
 where r.id is null
 order by c.ord`
 
@@ -136,11 +145,11 @@ func missingDays(ctx context.Context, q oncall.Querier, candidates []day) ([]day
 		return nil, nil
 	}
 	tenants := make([]string, len(candidates))
-	starts := make([]time.Time, len(candidates))
+	dates := make([]pgtype.Date, len(candidates))
 	for i, d := range candidates {
-		tenants[i], starts[i] = d.tenant.id, d.start
+		tenants[i], dates[i] = d.tenant.id, d.date.pg()
 	}
-	rows, err := q.Query(ctx, missingSQL, tenants, starts, Kind)
+	rows, err := q.Query(ctx, missingSQL, tenants, dates, Kind)
 	if err != nil {
 		return nil, fmt.Errorf("find missing days: %w", err)
 	}

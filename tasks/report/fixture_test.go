@@ -149,6 +149,33 @@ func (f *fixture) layer(schedule int64, priority int, start string, length int, 
 		schedule, priority, ts(f.t, start), length, unit, participants, e)
 }
 
+// override adds an override of schedule by responder during [start, end), standing in for
+// replaces (0: taking the whole schedule).
+func (f *fixture) override(schedule, responder, replaces int64, start, end string) {
+	f.t.Helper()
+	var r *int64
+	if replaces != 0 {
+		r = &replaces
+	}
+	f.exec(`insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at)
+	        values ($1, $2, $3, $4, $5)`, schedule, responder, r, ts(f.t, start), ts(f.t, end))
+}
+
+// jobRun records a job_runs row of job, fired at scheduled ("" for a manual run) and started at
+// started; a status other than running also gets finished_at.
+func (f *fixture) jobRun(job, scheduled, started, status string) int64 {
+	f.t.Helper()
+	var sched, finished *time.Time
+	if scheduled != "" {
+		sched = ptr(ts(f.t, scheduled))
+	}
+	if status != "running" {
+		finished = ptr(ts(f.t, started).Add(time.Second))
+	}
+	return f.id(`insert into job_runs (job, scheduled_at, started_at, finished_at, status, instance)
+	             values ($1, $2, $3, $4, $5, 'test') returning id`, job, sched, ts(f.t, started), finished, status)
+}
+
 // run runs task at now and returns its summary, failing the test on an error.
 func (f *fixture) run(task *report.Task, now string) scheduler.Summary {
 	f.t.Helper()
@@ -199,6 +226,22 @@ func (f *fixture) periods(tenant string) []string {
 	out := make([]string, len(times))
 	for i, v := range times {
 		out[i] = v.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// dates lists tenant's reports as "date zone period_start" (period_start in UTC), by date.
+func (f *fixture) dates(tenant string) []string {
+	f.t.Helper()
+	rows, err := f.pool.Query(f.ctx, `
+		select period_date::text || ' ' || time_zone || ' ' || to_char(period_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+		from reports where tenant_id = $1 and kind = 'daily' order by period_date`, tenant)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		f.t.Fatal(err)
 	}
 	return out
 }

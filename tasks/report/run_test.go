@@ -236,3 +236,33 @@ func TestDatabaseErrorFailsTenantAndRun(t *testing.T) {
 		t.Fatalf("tenants_failed_total = %g", got)
 	}
 }
+
+// TestOverridesFromEarliestMissingDay: a tenant's schedules are loaded once per run, with the
+// overrides that can matter from the start of its earliest missing day on. An override inside
+// that day counts in its report; one that ended when the day began is not even read (it names a
+// responder of another tenant: read, it would make the schedule invalid).
+func TestOverridesFromEarliestMissingDay(t *testing.T) {
+	f := newFixture(t)
+	f.tenant("acme", "UTC")
+	f.tenant("other", "UTC")
+	alice := f.responder("acme", "Alice")
+	bob := f.responder("acme", "Bob")
+	eve := f.responder("other", "Eve")
+	s := f.schedule("acme", "Primary", "UTC")
+	f.layer(s, 1, "2027-05-01T00:00:00Z", 1, "week", "", alice)
+	f.override(s, eve, 0, "2027-05-06T12:00:00Z", "2027-05-07T00:00:00Z")
+	f.override(s, bob, alice, "2027-05-07T10:00:00Z", "2027-05-07T12:00:00Z")
+
+	// 05-07 to 05-09, for acme and other.
+	sum := f.run(report.New(f.pool, report.Options{CatchupDays: 3}), "2027-05-10T01:00:00Z")
+	wantSummary(t, sum, map[string]int{"reports_written": 6, "schedules_failed": 0})
+	first := f.report("acme", "2027-05-07T00:00:00Z").Body.Schedules[0]
+	if first.Error != "" || len(first.OnCall) != 2 || first.OnCall[0].Name != "Alice" || first.OnCall[0].Hours != 22 ||
+		first.OnCall[1].Name != "Bob" || first.OnCall[1].Hours != 2 {
+		t.Fatalf("05-07: %s", jsonOf(t, first))
+	}
+	last := f.report("acme", "2027-05-09T00:00:00Z").Body.Schedules[0]
+	if last.Error != "" || len(last.OnCall) != 1 || last.OnCall[0].Hours != 24 {
+		t.Fatalf("05-09: %s", jsonOf(t, last))
+	}
+}

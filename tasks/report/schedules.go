@@ -30,10 +30,11 @@ type scheduleRow struct {
 
 const schedulesSQL = `select id, name from oncall_schedules where tenant_id = $1 order by id`
 
-// loadSchedules reads the tenant's schedules with one oncall.LoadMany call. A schedule with bad
-// data is kept in bad, not returned as an error: it becomes an error entry in the report and
-// the tenant's other sections are still written.
-func loadSchedules(ctx context.Context, q oncall.Querier, tenantID string) (scheduleSet, error) {
+// loadSchedules reads the tenant's schedules with one oncall.LoadMany call, able to answer at and
+// after since: the start of the earliest day the run reports for the tenant (overrides that ended
+// by then are not read). A schedule with bad data is kept in bad, not returned as an error: it
+// becomes an error entry in the report and the tenant's other sections are still written.
+func loadSchedules(ctx context.Context, q oncall.Querier, tenantID string, since time.Time) (scheduleSet, error) {
 	rows, err := q.Query(ctx, schedulesSQL, tenantID)
 	if err != nil {
 		return scheduleSet{}, fmt.Errorf("list schedules: %w", err)
@@ -50,14 +51,15 @@ func loadSchedules(ctx context.Context, q oncall.Querier, tenantID string) (sche
 	for i, s := range list {
 		ids[i] = s.id
 	}
-	loaded, bad, err := oncall.LoadMany(ctx, q, ids, time.Time{})
+	loaded, bad, err := oncall.LoadMany(ctx, q, ids, since)
 	if err != nil {
 		return scheduleSet{}, fmt.Errorf("load schedules: %w", err)
 	}
 	return scheduleSet{list: list, loaded: loaded, bad: bad}, nil
 }
 
-// report returns the schedules section of day d's report.
+// report returns the schedules section of day d's report; d must not start before the since
+// the set was loaded with.
 func (s scheduleSet) report(d day) []ScheduleReport {
 	loc := d.tenant.loc
 	until := localInstant(d.date.addDays(1+upcomingDays), 0, loc)

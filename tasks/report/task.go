@@ -30,7 +30,8 @@ type Options struct {
 }
 
 // Task is the daily report task, a scheduler.Job. It is safe to run from several replicas at
-// once: each report is inserted with ON CONFLICT DO NOTHING, so one of them wins.
+// once: each report is inserted with ON CONFLICT DO NOTHING, so one of them wins. Its name is
+// also how it recognises its own rows in job_runs (see writersSQL).
 type Task struct {
 	pool    *pgxpool.Pool
 	catchup int
@@ -58,11 +59,14 @@ type tenant struct {
 	zoneErr        error
 }
 
-// Run writes the missing daily reports of every tenant at now. Tenants are independent: one
-// that fails is logged and counted and the others go on. The run fails (returns an error) only
-// when the database does: the tenants or missing days could not be read, a tenant's query failed
-// (after the other tenants were done), or ctx ended. Bad data alone (an unknown zone) does not fail
-// the run; the summary and opsworker_report_tenants_failed_total show it.
+// Run writes the missing daily reports of every tenant at now. A day is finished when its end is
+// at or before now and no run of another job that may still write into it is in progress (see
+// writersSQL); a missing day that has ended but is not finished in that sense is held back: left
+// to a later run, logged at debug and counted (days_held_back). Tenants are independent: one that
+// fails is logged and counted and the others go on. The run fails (returns an error) only when
+// the database does: the tenants, running jobs or missing days could not be read, a tenant's query
+// failed (after the other tenants were done), or ctx ended. Bad data alone (an unknown zone) does
+// not fail the run; the summary and opsworker_report_tenants_failed_total show it.
 func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
 	log := scheduler.Logger(ctx)
 	var c counts
@@ -72,6 +76,13 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 		return c.summary(), fmt.Errorf("report: %w", err)
 	}
 	c.tenants = len(tenants)
+	// Read once, before any day's snapshot is taken. A run that registers after this read fired
+	// (and stamps its rows) at most moments before now: the scheduler inserts its job_runs row as
+	// the run starts.
+	writers, err := writersSince(ctx, t.pool, t.Name(), now)
+	if err != nil {
+		return c.summary(), fmt.Errorf("report: %w", err)
+	}
 
 	var candidates []day
 	for _, tn := range tenants {
@@ -85,6 +96,12 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 	missing, err := missingDays(ctx, t.pool, candidates)
 	if err != nil {
 		return c.summary(), fmt.Errorf("report: %w", err)
+	}
+	missing, held := holdBack(missing, writers)
+	c.heldBack = len(held)
+	if len(held) > 0 {
+		log.Debug("days held back: a run of another job still in progress may write into them; a later run writes them",
+			"days_held_back", len(held), "running_since", writers)
 	}
 
 	// Past this point a tenant fails only because the database did (a broken schedule is part of
@@ -102,7 +119,7 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 		t.failed(ctx, &c, tn, err)
 		dbErrs = append(dbErrs, fmt.Errorf("tenant %q: %w", tn.id, err))
 	}
-	log.Debug("reports done", "tenants", c.tenants, "reports_written", c.written, "tenants_failed", c.tenantsFailed)
+	log.Debug("reports done", "tenants", c.tenants, "reports_written", c.written, "days_held_back", c.heldBack, "tenants_failed", c.tenantsFailed)
 	if len(dbErrs) > 0 {
 		return c.summary(), fmt.Errorf("report: %d tenants failed: %w", len(dbErrs), errors.Join(dbErrs...))
 	}
@@ -116,12 +133,13 @@ func (t *Task) failed(ctx context.Context, c *counts, tn *tenant, err error) {
 	t.metrics.tenantsFailed.Inc()
 }
 
-// runTenant writes the reports of one tenant's missing days, oldest first (they are the next to
-// leave the catch-up window), loading its schedules once for all of them. It stops at the first
-// day that fails.
+// runTenant writes the reports of one tenant's missing days. days come most recent first, as
+// candidateDays made them; they are written oldest first (the next to leave the catch-up window).
+// The tenant's schedules are loaded once for all of them, with what matters from the oldest day's
+// start on. It stops at the first day that fails.
 func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.Time, c *counts) error {
 	log := scheduler.Logger(ctx)
-	scheds, err := loadSchedules(ctx, t.pool, tn.id)
+	scheds, err := loadSchedules(ctx, t.pool, tn.id, days[len(days)-1].start)
 	if err != nil {
 		return err
 	}
@@ -140,7 +158,16 @@ func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.T
 			return fmt.Errorf("day %s: %w", d.date, err)
 		}
 		if !wrote {
-			log.Debug("report already written", "tenant_id", tn.id, "day", d.date.String())
+			reported, err := dateReported(ctx, t.pool, d)
+			if err != nil {
+				return fmt.Errorf("day %s: %w", d.date, err)
+			}
+			if reported {
+				log.Debug("report already written", "tenant_id", tn.id, "day", d.date.String())
+			} else {
+				log.Warn("report not written: the report of another date starts at the same instant (the tenant's zone moved by a day or more)",
+					"tenant_id", tn.id, "day", d.date.String(), "period_start", d.start)
+			}
 			continue
 		}
 		c.written++
@@ -193,17 +220,20 @@ func byTenant(days []day) [][]day {
 
 // counts is what a run did, for its summary.
 type counts struct {
-	tenants, written, caughtUp, tenantsFailed, schedulesFailed int
+	tenants, written, caughtUp, heldBack, tenantsFailed, schedulesFailed int
 }
 
 // summary: reports_written counts inserted reports, days_caught_up those of them for days
-// before the most recent finished day, tenants_failed the tenants that got no report they
-// needed, schedules_failed the broken schedules reported as errors inside reports.
+// before the most recent day that ended by now, days_held_back the missing days that ended by
+// now but were left for a later run because a run of another job may still write into them,
+// tenants_failed the tenants that got no report they needed, schedules_failed the broken
+// schedules reported as errors inside reports.
 func (c counts) summary() scheduler.Summary {
 	return scheduler.Summary{
 		"tenants":          c.tenants,
 		"reports_written":  c.written,
 		"days_caught_up":   c.caughtUp,
+		"days_held_back":   c.heldBack,
 		"tenants_failed":   c.tenantsFailed,
 		"schedules_failed": c.schedulesFailed,
 	}

@@ -1,9 +1,16 @@
 package report_test
 
 import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
@@ -97,5 +104,77 @@ func TestTokyo(t *testing.T) {
 	}
 	if got := f.periods("tk"); len(got) != 1 {
 		t.Fatalf("periods %v", got)
+	}
+}
+
+// TestZoneChangeDoesNotDuplicate: a date is reported once, whatever zone the tenant had then.
+// After a tenant moves from UTC to Europe/Berlin every date starts two hours earlier; the dates
+// already reported in UTC are not reported again, those not yet reported (newer and older) are,
+// in the new zone.
+func TestZoneChangeDoesNotDuplicate(t *testing.T) {
+	f := newFixture(t)
+	f.tenant("acme", "UTC")
+	wantSummary(t, f.run(report.New(f.pool, report.Options{CatchupDays: 3}), "2027-05-10T01:00:00Z"),
+		map[string]int{"reports_written": 3})
+
+	f.exec(`update tenants set time_zone = 'Europe/Berlin' where id = 'acme'`)
+	task := report.New(f.pool, report.Options{CatchupDays: 5})
+	// 00:30 on 05-11 in Berlin: 05-06 to 05-10 have ended there; 05-07 to 05-09 have reports.
+	sum := f.run(task, "2027-05-11T00:30:00+02:00")
+	wantSummary(t, sum, map[string]int{"reports_written": 2, "days_caught_up": 1, "days_held_back": 0})
+	want := []string{
+		"2027-05-06 Europe/Berlin 2027-05-05T22:00:00Z",
+		"2027-05-07 UTC 2027-05-07T00:00:00Z",
+		"2027-05-08 UTC 2027-05-08T00:00:00Z",
+		"2027-05-09 UTC 2027-05-09T00:00:00Z",
+		"2027-05-10 Europe/Berlin 2027-05-09T22:00:00Z",
+	}
+	if got := f.dates("acme"); !slices.Equal(got, want) {
+		t.Fatalf("reports\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if b := f.report("acme", "2027-05-10T00:00:00+02:00").Body; b.Period.Date != "2027-05-10" || b.Period.Hours != 24 {
+		t.Fatalf("period %s", jsonOf(t, b.Period))
+	}
+	wantSummary(t, f.run(task, "2027-05-11T12:00:00+02:00"), map[string]int{"reports_written": 0})
+
+	// Both unique keys: the date, and the contract's period_start.
+	rows, err := f.pool.Query(f.ctx, `select indexdef from pg_indexes where tablename = 'reports' and indexdef like 'CREATE UNIQUE%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"(tenant_id, kind, period_date)", "(tenant_id, kind, period_start)"} {
+		if !slices.ContainsFunc(defs, func(d string) bool { return strings.HasSuffix(d, key) }) {
+			t.Errorf("no unique index on %s: %v", key, defs)
+		}
+	}
+}
+
+// TestZoneChangeByADay: when a zone moves by 24 hours (Pacific/Kiritimati, UTC+14, to
+// Pacific/Honolulu, UTC-10), a new date can start at the very instant an old report of another
+// date starts. The contract's unique period_start keeps that date unreported; the run says so
+// with a warning instead of claiming it was already written.
+func TestZoneChangeByADay(t *testing.T) {
+	f := newFixture(t)
+	f.tenant("ki", "Pacific/Kiritimati")
+	task := report.New(f.pool, report.Options{CatchupDays: 1})
+	wantSummary(t, f.run(task, "2027-05-10T10:00:00Z"), map[string]int{"reports_written": 1}) // 05-10 in Kiritimati
+	f.exec(`update tenants set time_zone = 'Pacific/Honolulu' where id = 'ki'`)
+
+	var logs syncBuffer
+	ctx := scheduler.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	sum, err := task.Run(ctx, ts(t, "2027-05-10T10:00:00Z")) // 05-09 in Honolulu: the same start
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSummary(t, sum, map[string]int{"reports_written": 0, "tenants_failed": 0})
+	if got := f.dates("ki"); !slices.Equal(got, []string{"2027-05-10 Pacific/Kiritimati 2027-05-09T10:00:00Z"}) {
+		t.Fatalf("reports %v", got)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"report not written`) || !strings.Contains(logs.String(), `"day":"2027-05-09"`) {
+		t.Fatalf("no warning naming the day:\n%s", logs.String())
 	}
 }
