@@ -42,18 +42,13 @@ func newFixture(t *testing.T) fixture {
 
 func (f fixture) exec(sql string, args ...any) {
 	f.t.Helper()
-	if _, err := f.pool.Exec(context.Background(), sql, args...); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
+	sqltest.Exec(f.t, f.pool, sql, args...)
 }
 
+// id runs an insert and returns the new row's id.
 func (f fixture) id(sql string, args ...any) int64 {
 	f.t.Helper()
-	var id int64
-	if err := f.pool.QueryRow(context.Background(), sql+" returning id", args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
+	return sqltest.Int64(f.t, f.pool, sql+" returning id", args...)
 }
 
 func (f fixture) responder(tenant, name string) int64 {

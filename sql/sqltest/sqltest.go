@@ -204,3 +204,21 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b))
 }
+
+// Exec runs sql on pool and fails t if it errs: test fixtures insert rows with it.
+func Exec(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// Int64 runs a query returning one integer (an inserted id, a count) and fails t if it errs.
+func Int64(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}

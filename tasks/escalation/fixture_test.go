@@ -42,18 +42,12 @@ func quietContext() context.Context {
 
 func (f *fixture) exec(sql string, args ...any) {
 	f.t.Helper()
-	if _, err := f.pool.Exec(f.ctx, sql, args...); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
+	sqltest.Exec(f.t, f.pool, sql, args...)
 }
 
 func (f *fixture) id(sql string, args ...any) int64 {
 	f.t.Helper()
-	var id int64
-	if err := f.pool.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
+	return sqltest.Int64(f.t, f.pool, sql, args...)
 }
 
 func (f *fixture) count(sql string, args ...any) int {
