@@ -15,9 +15,10 @@ import (
 const staleRun = 24 * time.Hour
 
 // writersSQL returns the earliest instant a run still in progress may stamp rows with: the
-// escalation task stamps notifications.created_at and alert_events.at with its firing's scheduled
-// time (a manual run has no scheduled_at: the time it started stands in) and commits batch by batch until it
-// is done, so a run fired at 23:59 may commit rows of 23:59 after midnight. The report task's own
+// escalation task stamps notifications.created_at and alert_events.at with its run's now (a
+// firing's scheduled time, a manual run's --at; the start time stands in where none is recorded)
+// and commits batch by batch until it is done, so a run fired at 23:59 may commit rows of 23:59
+// after midnight. The report task's own
 // runs write nothing the report reads. Served by 00001's job_runs_job_running_idx, partial on
 // status = 'running': it reads only the running rows, however long the history.
 const writersSQL = `
