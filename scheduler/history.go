@@ -12,7 +12,6 @@ import (
 
 // Statuses of a row in job_runs.
 const (
-	statusRunning   = "running"
 	statusSucceeded = "succeeded"
 	statusFailed    = "failed"
 	statusSkipped   = "skipped"

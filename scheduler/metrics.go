@@ -53,6 +53,10 @@ func (m *Metrics) register(job string) {
 		m.skipped.WithLabelValues(job, reason)
 	}
 	m.running.WithLabelValues(job)
+	// A histogram child and a gauge at zero: an alert on the age of the last success can fire
+	// before the first run, and a dashboard shows the job at once.
+	m.duration.WithLabelValues(job)
+	m.lastSuccess.WithLabelValues(job)
 }
 
 // Counter returns the counter opsworker_<subsystem>_<name> for a job's own figures, registered

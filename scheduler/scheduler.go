@@ -45,7 +45,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics receives the scheduler's series; default: registered on a private registry.
 	Metrics *Metrics
-	// Now is the clock; default time.Now. The instant a run starts is passed to its job.
+	// Now is the clock; default time.Now. It stamps runs' start and finish; a job's now is its
+	// firing time (see execute).
 	Now func() time.Time
 }
 
@@ -57,6 +58,7 @@ type Run struct {
 	StartedAt   time.Time
 	FinishedAt  time.Time
 	Status      string
+	Error       string // why the run failed or was skipped; empty when it succeeded
 	Summary     Summary
 }
 
@@ -79,6 +81,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries []*entry
+	names   sync.Map // cron.EntryID → job name, for robfig's log lines
 
 	base    context.Context // parent of every scheduled run; cancelled when the drain times out
 	cancel  context.CancelCauseFunc
@@ -115,16 +118,29 @@ func New(pool *pgxpool.Pool, opts Options) *Scheduler {
 		opts.Now = time.Now
 	}
 	base, cancel := context.WithCancelCause(context.Background())
-	return &Scheduler{
+	s := &Scheduler{
 		pool:    pool,
 		opts:    opts,
 		log:     opts.Logger,
 		metrics: opts.Metrics,
 		hist:    history{instance: opts.Instance, retention: opts.Retention},
-		// Specs carry their own zone (Spec.Next), so the engine's location only shapes its logs.
-		cron: cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{opts.Logger})),
-		base: base, cancel: cancel,
+		base:    base, cancel: cancel,
 	}
+	// Specs carry their own zone (Spec.Next), so the engine's location only shapes its logs.
+	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(s.cronLogger()))
+	return s
+}
+
+// cronLogger is robfig's logger, naming jobs rather than entry ids.
+func (s *Scheduler) cronLogger() cronLogger {
+	// Not under s.mu: robfig logs from its own goroutine, which Entries waits on while holding it.
+	return cronLogger{l: s.log, jobName: func(id cron.EntryID) (string, bool) {
+		name, ok := s.names.Load(id)
+		if !ok {
+			return "", false
+		}
+		return name.(string), true
+	}}
 }
 
 // Add schedules job on spec. Names must be unique; jobs are added before Start.
@@ -141,6 +157,7 @@ func (s *Scheduler) Add(spec Spec, job Job) error {
 	}
 	e := &entry{job: job, spec: spec, busy: make(chan struct{}, 1)}
 	e.id = s.cron.Schedule(spec, s.chain(e).Then(cron.FuncJob(func() { s.fire(e) })))
+	s.names.Store(e.id, job.Name())
 	s.metrics.register(job.Name())
 	s.entries = append(s.entries, e)
 	return nil
@@ -198,7 +215,7 @@ func (s *Scheduler) RunNow(ctx context.Context, job Job, at time.Time) (Run, err
 // without defer, so a Recover outside it blocks the job for good). fire recovers and records a
 // job's panics itself; cron.Recover is the backstop for a panic in the scheduler's bookkeeping.
 func (s *Scheduler) chain(e *entry) cron.Chain {
-	return cron.NewChain(s.skipIfStillRunning(e), cron.Recover(cronLogger{s.log}))
+	return cron.NewChain(s.skipIfStillRunning(e), cron.Recover(s.cronLogger()))
 }
 
 // skipIfStillRunning drops a firing while the previous run of the same job is still running in
@@ -256,7 +273,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	if lock == nil {
 		s.metrics.skipped.WithLabelValues(name, skipReplica).Inc()
 		log.Debug("firing skipped: another replica is running it")
-		run.Status = statusSkipped
+		run.Status, run.Error = statusSkipped, ErrLocked.Error()
 		return run, ErrLocked
 	}
 	// Bookkeeping after the job must happen even when the run's context is cancelled.
@@ -278,7 +295,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	if errors.Is(err, errAlreadyRun) {
 		s.metrics.skipped.WithLabelValues(name, skipReplica).Inc()
 		log.Debug("firing skipped: another replica has already run it", "scheduled_at", scheduledAt)
-		run.Status = statusSkipped
+		run.Status, run.Error = statusSkipped, errAlreadyRun.Error()
 		return run, ErrLocked
 	}
 	if err != nil {
@@ -291,7 +308,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	defer cancel()
 	ctx = WithLogger(ctx, log)
 
-	log.Info("run started", "scheduled_at", scheduledAt, "now", now)
+	log.Debug("run started", "scheduled_at", scheduledAt, "now", now)
 	s.running.Add(1)
 	s.metrics.running.WithLabelValues(name).Inc()
 	summary, runErr := safeRun(ctx, job, now)
@@ -305,6 +322,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	run.Status = statusSucceeded
 	if runErr != nil {
 		run.Status = statusFailed
+		run.Error = runErr.Error()
 	}
 
 	bctx, bcancel := after()
@@ -326,7 +344,11 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 		return run, runErr
 	}
 	s.metrics.lastSuccess.WithLabelValues(name).Set(float64(run.FinishedAt.UnixNano()) / 1e9)
-	log.Info("run finished", attrs...)
+	level := slog.LevelInfo
+	if idle(job, summary) {
+		level = slog.LevelDebug // an idle replica is quiet at info
+	}
+	log.Log(context.Background(), level, "run finished", attrs...)
 	return run, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -16,19 +18,19 @@ import (
 	opsql "github.com/opsworker/opsworker/sql"
 )
 
-// env is the environment as DESIGN.md's configuration table defines it.
+// env is the environment as DESIGN.md's configuration table defines it, but for the tasks' cron
+// specs: each task's spec variable is named by its registry entry (tasks.go). The desc tags are
+// what --help prints.
 type env struct {
-	DatabaseURL        string        `envconfig:"DATABASE_URL" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable"`
-	EscalationSchedule string        `envconfig:"ESCALATION_SCHEDULE" default:"@every 1m"`
-	ReportSchedule     string        `envconfig:"REPORT_SCHEDULE" default:"@daily"`
-	CronTZ             string        `envconfig:"CRON_TZ" default:"UTC"`
-	JobTimeout         time.Duration `envconfig:"JOB_TIMEOUT" default:"5m"`
-	ShutdownTimeout    time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
-	HTTPAddr           string        `envconfig:"HTTP_ADDR" default:":8080"`
-	LogFormat          string        `envconfig:"LOG_FORMAT" default:"text"`
-	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info"`
-	Migrate            bool          `envconfig:"MIGRATE" default:"true"`
-	ReportCatchupDays  int           `envconfig:"REPORT_CATCHUP_DAYS" default:"7"`
+	DatabaseURL       string        `envconfig:"DATABASE_URL" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"pgx connection string; its password is never printed"`
+	CronTZ            string        `envconfig:"CRON_TZ" default:"UTC" desc:"zone of specs without their own CRON_TZ= prefix"`
+	JobTimeout        time.Duration `envconfig:"JOB_TIMEOUT" default:"5m" desc:"deadline of one run"`
+	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"how long SIGTERM waits for running jobs before cancelling them"`
+	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz and /metrics"`
+	LogFormat         string        `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
+	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	Migrate           bool          `envconfig:"MIGRATE" default:"true" desc:"apply migrations at start"`
+	ReportCatchupDays int           `envconfig:"REPORT_CATCHUP_DAYS" default:"7" desc:"how many finished days back the report task fills missing reports"`
 }
 
 // config is the validated environment: everything a subcommand needs, parsed once.
@@ -38,7 +40,6 @@ type config struct {
 	level  slog.Level
 	pool   *pgxpool.Config
 	specs  map[string]*scheduler.Spec // by task name; nil: the task is off
-	vars   map[string]string          // task name → the variable holding its spec
 	loaded time.Time
 }
 
@@ -52,12 +53,6 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("configuration: %s=%q: %s", e.variable, e.value, e.reason)
 }
 
-// taskVars lists the tasks and the variables holding their specs, in the order they are shown.
-var taskVars = []struct{ task, variable string }{
-	{"escalation", "ESCALATION_SCHEDULE"},
-	{"report", "REPORT_SCHEDULE"},
-}
-
 // loadConfig reads and validates the environment. It touches no database: a bad value must stop
 // start-up before anything else happens.
 func loadConfig(now time.Time) (*config, error) {
@@ -69,25 +64,24 @@ func loadConfig(now time.Time) (*config, error) {
 		}
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	c := &config{env: e, specs: map[string]*scheduler.Spec{}, vars: map[string]string{}, loaded: now}
+	c := &config{env: e, specs: map[string]*scheduler.Spec{}, loaded: now}
 
 	zone, err := loadZone(e.CronTZ)
 	if err != nil {
 		return nil, &configError{"CRON_TZ", e.CronTZ, err.Error()}
 	}
 	c.zone = zone
-	for _, tv := range taskVars {
-		text := map[string]string{"ESCALATION_SCHEDULE": e.EscalationSchedule, "REPORT_SCHEDULE": e.ReportSchedule}[tv.variable]
-		c.vars[tv.task] = tv.variable
+	for _, td := range registry {
+		text := td.specText()
 		if strings.EqualFold(strings.TrimSpace(text), "off") {
-			c.specs[tv.task] = nil
+			c.specs[td.Name] = nil
 			continue
 		}
 		spec, err := scheduler.ParseSpec(text, zone, now)
 		if err != nil {
-			return nil, &configError{tv.variable, text, err.Error()}
+			return nil, &configError{td.Variable, text, err.Error()}
 		}
-		c.specs[tv.task] = &spec
+		c.specs[td.Name] = &spec
 	}
 	if e.JobTimeout <= 0 {
 		return nil, &configError{"JOB_TIMEOUT", e.JobTimeout.String(), "must be a positive duration, such as 5m"}
@@ -120,22 +114,43 @@ func loadConfig(now time.Time) (*config, error) {
 		}
 		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL), reason}
 	}
-	// Each running job holds a connection for its lock and needs at least one to work; /readyz
-	// needs one more. Fewer would leave jobs waiting on each other until JOB_TIMEOUT.
-	need := int32(1)
-	for _, spec := range c.specs {
-		if spec != nil {
-			need += 2
-		}
-	}
+	need := c.connsNeeded()
 	if !strings.Contains(e.DatabaseURL, "pool_max_conns") {
-		pool.MaxConns = max(pool.MaxConns, 10)
+		pool.MaxConns = max(pool.MaxConns, 10, need)
 	} else if pool.MaxConns < need {
 		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL),
-			fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (two each, one for /readyz)", pool.MaxConns, need)}
+			fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (%s)", pool.MaxConns, need, c.connsExplained())}
 	}
 	c.pool = pool
 	return c, nil
+}
+
+// httpConns is what the HTTP side needs from the pool: /readyz's ping.
+const httpConns = 1
+
+// connsNeeded is the pool size below which enabled tasks would wait on each other for
+// connections until JOB_TIMEOUT: what each enabled task's run holds at most (its registry
+// entry's Conns), plus the HTTP side's.
+func (c *config) connsNeeded() int32 {
+	n := int32(httpConns)
+	for _, td := range registry {
+		if c.specs[td.Name] != nil {
+			n += int32(td.Conns)
+		}
+	}
+	return n
+}
+
+// connsExplained says how connsNeeded adds up, for the error message.
+func (c *config) connsExplained() string {
+	var parts []string
+	for _, td := range registry {
+		if c.specs[td.Name] != nil {
+			parts = append(parts, fmt.Sprintf("%s %d", td.Name, td.Conns))
+		}
+	}
+	parts = append(parts, fmt.Sprintf("/readyz %d", httpConns))
+	return strings.Join(parts, ", ")
 }
 
 // database names the database for messages, without the password.
@@ -176,4 +191,43 @@ func checkAddr(addr string) error {
 		return errors.New("the port must be a number from 0 to 65535")
 	}
 	return nil
+}
+
+// variable documents one environment variable, for --help.
+type variable struct {
+	Name, Default, Meaning string
+}
+
+// variables lists every variable opsworker reads: env's fields, from their tags, and each task's
+// spec variable, from the registry.
+func variables() []variable {
+	var out []variable
+	t := reflect.TypeFor[env]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		out = append(out, variable{f.Tag.Get("envconfig"), f.Tag.Get("default"), f.Tag.Get("desc")})
+	}
+	for _, td := range registry {
+		out = append(out, variable{td.Variable, td.Default, "cron spec of the " + td.Name + " task; off disables it"})
+	}
+	return out
+}
+
+// lookupVariable returns the documentation of the variable named name.
+func lookupVariable(name string) (variable, bool) {
+	for _, v := range variables() {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return variable{}, false
+}
+
+// getenv returns the variable's value, or def when it is not set at all (set and empty is a
+// value, and for a spec an error).
+func getenv(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
 }

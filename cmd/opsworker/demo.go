@@ -1,32 +1,33 @@
 package main
 
 import (
-	"context"
 	"fmt"
+
+	"github.com/spf13/cobra"
 
 	opsql "github.com/opsworker/opsworker/sql"
 )
 
-// demoCmd migrates the database and loads the demo data (sql/demo.sql), so
-// that a fresh `docker compose --profile demo up` shows a page in the logs within a minute.
-func demoCmd(ctx context.Context, s ioStreams, args []string) int {
-	if code, ok := parseNoArgs(s, "demo", args); !ok {
-		return code
+func newDemoCmd(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "load the demo tenant (once) and a new triggered alert, then exit",
+		Long: withEnv("Migrates the database and loads the demo data (sql/demo.sql): the demo tenant the first time, and\n"+
+			"on every call one new triggered alert that the next escalation run pages.",
+			"DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ss, err := openSession(cmd.Context(), s, true, "cannot load the demo data")
+			if err != nil {
+				return err
+			}
+			defer ss.Close()
+			if err := opsql.LoadDemo(cmd.Context(), ss.pool); err != nil {
+				ss.log.Error("cannot load the demo data", "error", err)
+				return failed
+			}
+			fmt.Fprintln(s.stdout, "demo data loaded: tenant demo, and a new triggered alert that escalates on the next run")
+			return nil
+		},
 	}
-	cfg, log, code := setup(s)
-	if code != exitOK {
-		return code
-	}
-	pool, err := connect(ctx, cfg, log, true)
-	if err != nil {
-		log.Error("cannot load the demo data", "error", err)
-		return exitFailure
-	}
-	defer pool.Close()
-	if err := opsql.LoadDemo(ctx, pool); err != nil {
-		log.Error("cannot load the demo data", "error", err)
-		return exitFailure
-	}
-	fmt.Fprintln(s.stdout, "demo data loaded: tenant demo, and a new triggered alert that escalates on the next run")
-	return exitOK
 }

@@ -2,40 +2,43 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
-// healthcheckCmd asks the running service's /healthz, for the image's HEALTHCHECK: the final
-// image has no curl or wget, so the binary checks itself.
-func healthcheckCmd(ctx context.Context, s ioStreams, args []string) int {
-	if code, ok := parseNoArgs(s, "healthcheck", args); !ok {
-		return code
+func newHealthcheckCmd(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "healthcheck",
+		Short: "exit 0 when the running service's /healthz answers 200 (for the image's HEALTHCHECK)",
+		Long: withEnv("Asks /healthz of the service listening on HTTP_ADDR (on loopback when it listens on every address)\n"+
+			"and exits 0 when it answers 200, 1 otherwise. The image has no curl or wget, so the binary checks itself.",
+			"HTTP_ADDR"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(time.Now())
+			if err != nil {
+				return err
+			}
+			host, port, _ := net.SplitHostPort(cfg.HTTPAddr) // validated by loadConfig
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "127.0.0.1"
+			}
+			url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+			rctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return &exitError{code: exitFailure, msg: url + ": " + err.Error()}
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return &exitError{code: exitFailure, msg: url + ": " + resp.Status}
+			}
+			return nil
+		},
 	}
-	cfg, err := loadConfig(time.Now())
-	if err != nil {
-		fmt.Fprintf(s.stderr, "opsworker: %v\n", err)
-		return exitUsage
-	}
-	host, port, _ := net.SplitHostPort(cfg.HTTPAddr) // validated by loadConfig
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
-	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		fmt.Fprintf(s.stderr, "opsworker healthcheck: %s: %v\n", url, err)
-		return exitFailure
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(s.stderr, "opsworker healthcheck: %s: %s\n", url, resp.Status)
-		return exitFailure
-	}
-	return exitOK
 }

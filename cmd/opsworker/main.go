@@ -8,25 +8,24 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
+	"regexp"
 	"strings"
 	"syscall"
-	"time"
 	_ "time/tzdata" // zone data inside the binary: the final image has no /usr/share/zoneinfo
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	opsql "github.com/opsworker/opsworker/sql"
+	"github.com/spf13/cobra"
 )
 
-// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and revision are stamped at build time:
+// -ldflags "-X main.version=v1.2.3 -X main.revision=abc123".
+var (
+	version  = "dev"
+	revision = ""
+)
 
 // Exit codes.
 const (
@@ -35,27 +34,7 @@ const (
 	exitUsage   = 2 // also a bad configuration
 )
 
-// command is one subcommand.
-type command struct {
-	name    string
-	args    string
-	summary string
-	run     func(ctx context.Context, io ioStreams, args []string) int
-}
-
 type ioStreams struct{ stdout, stderr io.Writer }
-
-func commands() []command {
-	return []command{
-		{"serve", "", "run the scheduler, the HTTP endpoints and every task on its spec (the default)", serveCmd},
-		{"run", "TASK [--at RFC3339]", "run one task once, now (or as if at --at), then exit", runCmd},
-		{"schedule", "", "print each task's spec, zone, next 5 firings and DST notes, without a database", scheduleCmd},
-		{"migrate", "", "apply the database migrations, then exit", migrateCmd},
-		{"oncall", "SCHEDULE_ID [--at T] [--until T] [--json]", "who is on call at T (default now), or the shifts from --at to --until", oncallCmd},
-		{"demo", "", "load the demo tenant (once) and a new triggered alert, then exit", demoCmd},
-		{"healthcheck", "", "exit 0 when the running service's /healthz answers 200 (for the image's HEALTHCHECK)", healthcheckCmd},
-	}
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -64,146 +43,124 @@ func main() {
 	os.Exit(code)
 }
 
+// exitError ends a command with an exit code. Its message, when there is one, is printed on
+// stderr by dispatch; a command that has already logged why it failed returns one without.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usageErrorf is a mistake in the command line: exit code 2.
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// failed is a runtime failure already logged: exit code 1, nothing more to print.
+var failed = &exitError{code: exitFailure}
+
+// dispatch runs the command line args and returns the exit code: 0, 1 for a runtime failure,
+// 2 for a usage or configuration mistake.
 func dispatch(ctx context.Context, s ioStreams, args []string) int {
-	name := "serve"
-	if len(args) > 0 {
-		switch args[0] {
-		case "-h", "-help", "--help", "help":
-			usage(s.stdout)
-			return exitOK
-		case "-version", "--version", "version":
-			fmt.Fprintln(s.stdout, "opsworker", version)
-			return exitOK
-		}
-		if !strings.HasPrefix(args[0], "-") {
-			name, args = args[0], args[1:]
-		}
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name == name {
-			return c.run(ctx, s, args)
+	var ee *exitError
+	var ce *configError
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintf(s.stderr, "opsworker: %v\n", ce)
+		return exitUsage
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(s.stderr, "%s: %s\n", cmd.CommandPath(), ee.msg)
+			if ee.code == exitUsage {
+				fmt.Fprintf(s.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+			}
 		}
+		return ee.code
 	}
-	fmt.Fprintf(s.stderr, "opsworker: unknown command %q\n\n", name)
-	usage(s.stderr)
+	// Anything else comes from cobra itself: an unknown command (with suggestions) or flag, or
+	// arguments it rejected.
+	fmt.Fprintf(s.stderr, "%s: %s\n", cmd.CommandPath(), strings.TrimSpace(err.Error()))
+	fmt.Fprintf(s.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	return exitUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "opsworker %s — escalation and daily reports for an alerting platform\n\nUsage:\n", version)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  opsworker %s\n      %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+func newRootCmd(s ioStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "opsworker",
+		Short: "escalation, daily reports and on-call answers for an alerting platform",
+		Long: "opsworker is the operations worker of an alerting platform: next to its PostgreSQL, on cron specs\n" +
+			"set through the environment, it escalates every unacknowledged alert through its escalation policy,\n" +
+			"paging whoever is on call, and writes each tenant's daily operations report.\n\n" +
+			"Without a command it runs `serve`. Configuration is read from the environment: see each command's\n" +
+			"--help and README.md.",
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// opsworker alone serves; opsworker with an unknown word gets cobra's suggestions.
+		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
-	fmt.Fprintln(w, "\nConfiguration is read from the environment (see README.md). Run `opsworker COMMAND --help` for a command's flags.")
+	root.SetOut(s.stdout)
+	root.SetErr(s.stderr)
+	root.SetVersionTemplate("opsworker {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(
+		newServeCmd(s),
+		newRunCmd(s),
+		newScheduleCmd(s),
+		newMigrateCmd(s),
+		newOncallCmd(s),
+		newDemoCmd(s),
+		newHealthcheckCmd(s),
+	)
+	return root
 }
 
-// flags returns a flag set for a subcommand. Its Usage prints the command's usage to stderr;
-// parseFlags prints it to stdout for --help.
-func flags(s ioStreams, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(s.stderr)
-	fs.Usage = func() { printUsage(fs, s.stderr) }
-	return fs
+// negativeNumber finds a negative number pflag took for a shorthand flag, as in `oncall -5`.
+var negativeNumber = regexp.MustCompile(`unknown shorthand flag: '\d' in (-\d+)`)
+
+// flagError turns a flag parsing error into a usage error.
+func flagError(cmd *cobra.Command, err error) error {
+	if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && cmd.Name() == "oncall" {
+		return usageErrorf("SCHEDULE_ID %s is not a schedule id (a positive whole number)", m[1])
+	}
+	return usageErrorf("%v", err)
 }
 
-func printUsage(fs *flag.FlagSet, w io.Writer) {
-	for _, c := range commands() {
-		if c.name == fs.Name() {
-			fmt.Fprintf(w, "Usage: opsworker %s\n\n%s.\n", strings.TrimSpace(c.name+" "+c.args), strings.ToUpper(c.summary[:1])+c.summary[1:])
+// withEnv appends the environment variables a command reads to its long help.
+func withEnv(long string, names ...string) string {
+	var b strings.Builder
+	b.WriteString(long)
+	b.WriteString("\n\nEnvironment:\n")
+	for _, name := range names {
+		v, ok := lookupVariable(name)
+		if !ok {
+			panic("withEnv: undocumented variable " + name) // a programming error, caught by every --help test
 		}
+		fmt.Fprintf(&b, "  %-22s %s (default %q)\n", v.Name, v.Meaning, v.Default)
 	}
-	var any bool
-	fs.VisitAll(func(*flag.Flag) { any = true })
-	if any {
-		fmt.Fprintln(w, "\nFlags:")
-		out := fs.Output()
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(out)
-	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
-// parseFlags parses args, allowing flags before and after positional arguments
-// (`run escalation --at T` and `run --at T escalation`). It returns the positionals, or an exit
-// code when parsing ended the command (--help, or a bad flag).
-func parseFlags(fs *flag.FlagSet, s ioStreams, args []string) ([]string, int, bool) {
-	usage := fs.Usage
-	fs.Usage = func() {} // the flag package would print it on -help too; we choose the stream
-	defer func() { fs.Usage = usage }()
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				printUsage(fs, s.stdout)
-				return nil, exitOK, false
-			}
-			printUsage(fs, s.stderr)
-			return nil, exitUsage, false
-		}
-		if fs.NArg() == 0 {
-			return positional, 0, true
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+// specVariables names every task's spec variable, for the help of the commands that read them.
+func specVariables() []string {
+	out := make([]string, len(registry))
+	for i, td := range registry {
+		out[i] = td.Variable
 	}
+	return out
 }
 
-// parseNoArgs parses the arguments of a command that takes none but --help.
-func parseNoArgs(s ioStreams, name string, args []string) (int, bool) {
-	fs := flags(s, name)
-	pos, code, ok := parseFlags(fs, s, args)
-	if ok && len(pos) > 0 {
-		fmt.Fprintf(s.stderr, "opsworker %s takes no arguments\n", name)
-		printUsage(fs, s.stderr)
-		return exitUsage, false
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("takes no arguments, got %q", strings.Join(args, " "))
 	}
-	return code, ok
-}
-
-// setup loads the configuration and builds the logger. A bad configuration is one line on stderr
-// and exit code 2, before anything touches the database.
-func setup(s ioStreams) (*config, *slog.Logger, int) {
-	cfg, err := loadConfig(time.Now())
-	if err != nil {
-		fmt.Fprintf(s.stderr, "opsworker: %v\n", err)
-		return nil, nil, exitUsage
-	}
-	log := newLogger(cfg.LogFormat, cfg.level, s.stderr)
-	slog.SetDefault(log)
-	return cfg, log, exitOK
-}
-
-// connect opens the pool, checks the database answers and, with MIGRATE=true, migrates it.
-func connect(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.NewWithConfig(ctx, cfg.pool)
-	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", cfg.database(), err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("database %s does not answer: %w", cfg.database(), err)
-	}
-	if migrate {
-		applied, err := opsql.Migrate(ctx, pool)
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		for _, m := range applied {
-			log.Info("migration applied", "version", m.Version, "source", m.Source)
-		}
-	}
-	return pool, nil
-}
-
-// taskNames lists the known tasks, sorted, for messages.
-func taskNames() string {
-	var names []string
-	for _, tv := range taskVars {
-		names = append(names, tv.task)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return nil
 }

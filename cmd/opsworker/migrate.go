@@ -1,25 +1,27 @@
 package main
 
 import (
-	"context"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
-// migrateCmd applies pending migrations and exits, whatever MIGRATE says.
-func migrateCmd(ctx context.Context, s ioStreams, args []string) int {
-	if code, ok := parseNoArgs(s, "migrate", args); !ok {
-		return code
+func newMigrateCmd(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "apply the database migrations, then exit",
+		Long: withEnv("Applies every pending migration, whatever MIGRATE says, and exits. Replicas starting together\n"+
+			"migrate once: the others wait on the migration lock and find nothing left to do.",
+			"DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ss, err := openSession(cmd.Context(), s, true, "migration failed")
+			if err != nil {
+				return err
+			}
+			ss.Close()
+			fmt.Fprintln(s.stdout, "database is up to date")
+			return nil
+		},
 	}
-	cfg, log, code := setup(s)
-	if code != exitOK {
-		return code
-	}
-	pool, err := connect(ctx, cfg, log, true)
-	if err != nil {
-		log.Error("migration failed", "error", err)
-		return exitFailure
-	}
-	pool.Close()
-	fmt.Fprintln(s.stdout, "database is up to date")
-	return exitOK
 }

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/opsworker/opsworker/oncall"
 )
@@ -16,67 +19,67 @@ import (
 // shifts helps nobody.
 const maxWindow = 366 * 24 * time.Hour
 
-// oncallCmd answers who is on call for a schedule: at one instant, or as shifts over a window.
-func oncallCmd(ctx context.Context, s ioStreams, args []string) int {
-	fs := flags(s, "oncall")
-	atFlag := fs.String("at", "", "the RFC 3339 instant to ask about, or the window's start with --until (default: now)")
-	untilFlag := fs.String("until", "", "print the shifts from --at to this RFC 3339 instant")
-	asJSON := fs.Bool("json", false, "print JSON instead of text")
-	pos, code, ok := parseFlags(fs, s, args)
-	if !ok {
-		return code
+func newOncallCmd(s ioStreams) *cobra.Command {
+	var at, until string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "oncall SCHEDULE_ID [--at T] [--until T] [--json]",
+		Short: "who is on call at T (default now), or the shifts from --at to --until",
+		Long: withEnv("Answers who is on call for a schedule at one instant (--at, default now), or prints its shifts from\n"+
+			"--at to --until (at most 366 days), times in the schedule's zone, gaps marked. Instants are RFC 3339\n"+
+			"within the supported range. --json prints the shapes README.md documents. Exits 1 for an unknown\n"+
+			"schedule.",
+			"DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("name one SCHEDULE_ID")
+			}
+			if id, err := strconv.ParseInt(args[0], 10, 64); err != nil || id <= 0 {
+				return usageErrorf("SCHEDULE_ID %q is not a schedule id (a positive whole number)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, _ := strconv.ParseInt(args[0], 10, 64)
+			from, err := instantFlag(cmd, "at", time.Now())
+			if err != nil {
+				return err
+			}
+			to, err := instantFlag(cmd, "until", time.Time{})
+			if err != nil {
+				return err
+			}
+			if !to.IsZero() && (!to.After(from) || to.Sub(from) > maxWindow) {
+				return usageErrorf("--until must be after --at and at most %d days later", int(maxWindow.Hours()/24))
+			}
+			return printOncall(cmd.Context(), s, id, from, to, asJSON)
+		},
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(s.stderr, "opsworker oncall: name one SCHEDULE_ID")
-		return exitUsage
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		fmt.Fprintf(s.stderr, "opsworker oncall: SCHEDULE_ID %q is not a schedule id (a positive whole number)\n", pos[0])
-		return exitUsage
-	}
-	at := time.Now()
-	if *atFlag != "" {
-		if at, err = time.Parse(time.RFC3339, *atFlag); err != nil {
-			fmt.Fprintf(s.stderr, "opsworker oncall: --at %q is not an RFC 3339 time such as 2027-05-03T10:00:00Z\n", *atFlag)
-			return exitUsage
-		}
-	}
-	var until time.Time
-	if *untilFlag != "" {
-		if until, err = time.Parse(time.RFC3339, *untilFlag); err != nil {
-			fmt.Fprintf(s.stderr, "opsworker oncall: --until %q is not an RFC 3339 time such as 2027-05-10T10:00:00Z\n", *untilFlag)
-			return exitUsage
-		}
-		if !until.After(at) || until.Sub(at) > maxWindow {
-			fmt.Fprintf(s.stderr, "opsworker oncall: --until must be after --at and at most %d days later\n", int(maxWindow.Hours()/24))
-			return exitUsage
-		}
-	}
+	cmd.Flags().StringVar(&at, "at", "", "the RFC 3339 instant to ask about, or the window's start with --until (default: now)")
+	cmd.Flags().StringVar(&until, "until", "", "print the shifts from --at to this RFC 3339 instant")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return cmd
+}
 
-	cfg, log, code := setup(s)
-	if code != exitOK {
-		return code
-	}
-	pool, err := connect(ctx, cfg, log, false)
+// printOncall prints who is on call for schedule id at from, or its shifts from from to until (when
+// until is not zero).
+func printOncall(ctx context.Context, s ioStreams, id int64, at, until time.Time, asJSON bool) error {
+	ss, err := openSession(ctx, s, false, "cannot read the schedule")
 	if err != nil {
-		log.Error("cannot read the schedule", "schedule_id", id, "error", err)
-		return exitFailure
+		return err
 	}
-	defer pool.Close()
-	sched, err := oncall.Load(ctx, pool, id, at)
+	defer ss.Close()
+	sched, err := oncall.Load(ctx, ss.pool, id, at)
 	if errors.Is(err, oncall.ErrNotFound) {
-		fmt.Fprintf(s.stderr, "opsworker oncall: there is no schedule %d\n", id)
-		return exitFailure
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("there is no schedule %d", id)}
 	}
 	if err != nil {
-		fmt.Fprintf(s.stderr, "opsworker oncall: %v\n", err)
-		return exitFailure
+		return &exitError{code: exitFailure, msg: err.Error()}
 	}
 
 	if until.IsZero() {
 		r, ok := sched.OnCall(at)
-		if *asJSON {
+		if asJSON {
 			return printJSON(s.stdout, onCallJSON{ScheduleID: id, At: at.In(sched.Location), OnCall: responders(r, ok)})
 		}
 		fmt.Fprintf(s.stdout, "%s (schedule %d, %s) at %s\n", sched.Name, id, sched.Location, at.In(sched.Location).Format(humanTime))
@@ -85,11 +88,11 @@ func oncallCmd(ctx context.Context, s ioStreams, args []string) int {
 		} else {
 			fmt.Fprintln(s.stdout, "  nobody is on call (a gap)")
 		}
-		return exitOK
+		return nil
 	}
 
 	shifts := sched.Shifts(at, until)
-	if *asJSON {
+	if asJSON {
 		out := shiftsJSON{ScheduleID: id, Shifts: make([]shiftJSON, 0, len(shifts))}
 		for _, sh := range shifts {
 			var r *responderJSON
@@ -108,15 +111,31 @@ func oncallCmd(ctx context.Context, s ioStreams, args []string) int {
 			who = fmt.Sprintf("%s (responder %d)", sh.Responder.Name, sh.Responder.ID)
 		}
 		fmt.Fprintf(s.stdout, "  %s  →  %s  %8s  %s\n", sh.Start.In(sched.Location).Format(humanTime),
-			sh.End.In(sched.Location).Format(humanTime), hours(sh.End.Sub(sh.Start)), who)
+			sh.End.In(sched.Location).Format(humanTime), compactDuration(sh.End.Sub(sh.Start)), who)
 	}
-	return exitOK
+	return nil
 }
 
 const humanTime = "Mon 2006-01-02 15:04 MST"
 
-func hours(d time.Duration) string {
-	return strconv.FormatFloat(d.Hours(), 'f', -1, 64) + "h"
+// compactDuration prints d the way people write shift lengths: 23h, 1h30m, 45m, 1h0m30s; never
+// a fraction of an hour.
+func compactDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+	var b strings.Builder
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 || (h > 0 && sec > 0) {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if sec > 0 || b.Len() == 0 {
+		fmt.Fprintf(&b, "%ds", sec)
+	}
+	return b.String()
 }
 
 // The JSON shapes DESIGN.md promises.
@@ -148,10 +167,9 @@ func responders(r oncall.Responder, ok bool) []responderJSON {
 	return []responderJSON{{ID: r.ID, Name: r.Name}}
 }
 
-func printJSON(w io.Writer, v any) int {
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(v); err != nil {
-		return exitFailure
+func printJSON(w io.Writer, v any) error {
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return &exitError{code: exitFailure, msg: "encode JSON: " + err.Error()}
 	}
-	return exitOK
+	return nil
 }

@@ -1,43 +1,49 @@
 package main
 
 import (
-	"context"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
-// scheduleCmd prints what the current environment's specs mean: zone, next five firings, and
-// how DST changes in the next twelve months touch them. It needs no database, so a person can
-// try a spec from a .env file before deploying it.
-func scheduleCmd(ctx context.Context, s ioStreams, args []string) int {
-	if code, ok := parseNoArgs(s, "schedule", args); !ok {
-		return code
-	}
-	cfg, _, code := setup(s)
-	if code != exitOK {
-		return code
-	}
-	now := cfg.loaded
-	for i, tv := range taskVars {
-		if i > 0 {
-			fmt.Fprintln(s.stdout)
-		}
-		spec := cfg.specs[tv.task]
-		fmt.Fprintf(s.stdout, "%s (%s)\n", tv.task, tv.variable)
-		if spec == nil {
-			fmt.Fprintln(s.stdout, "  off")
-			continue
-		}
-		fmt.Fprintf(s.stdout, "  spec: %s\n  zone: %s\n", spec.Text, spec.Location)
-		for j, t := range spec.Upcoming(now, 5) {
-			label := "next:"
-			if j > 0 {
-				label = "     "
+func newScheduleCmd(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "schedule",
+		Short: "print each task's spec, zone, next 5 firings and DST notes, without a database",
+		Long: withEnv("Prints what the current environment's specs mean: each task's spec and zone, its next five\n"+
+			"firings and how DST changes in the next twelve months touch it. It needs no database, so a spec\n"+
+			"from a .env file can be tried before it is deployed.",
+			append(specVariables(), "CRON_TZ")...),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, _, err := setup(s)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(s.stdout, "  %s %s\n", label, t.Format("Mon 2006-01-02 15:04:05 MST"))
-		}
-		for _, n := range spec.DSTNotes(now, now.AddDate(1, 0, 0)) {
-			fmt.Fprintf(s.stdout, "  DST:  %s\n", n.Text)
-		}
+			now := cfg.loaded
+			for i, td := range registry {
+				if i > 0 {
+					fmt.Fprintln(s.stdout)
+				}
+				spec := cfg.specs[td.Name]
+				fmt.Fprintf(s.stdout, "%s (%s)\n", td.Name, td.Variable)
+				if spec == nil {
+					fmt.Fprintln(s.stdout, "  off")
+					continue
+				}
+				fmt.Fprintf(s.stdout, "  spec: %s\n  zone: %s\n", spec.Text, spec.Location)
+				for j, t := range spec.Upcoming(now, 5) {
+					label := "next:"
+					if j > 0 {
+						label = "     "
+					}
+					fmt.Fprintf(s.stdout, "  %s %s\n", label, t.Format("Mon 2006-01-02 15:04:05 MST"))
+				}
+				for _, n := range spec.DSTNotes(now, now.AddDate(1, 0, 0)) {
+					fmt.Fprintf(s.stdout, "  DST:  %s\n", n.Text)
+				}
+			}
+			return nil
+		},
 	}
-	return exitOK
 }

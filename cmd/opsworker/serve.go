@@ -8,52 +8,58 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
 
 	"github.com/opsworker/opsworker/scheduler"
 )
 
-// serveCmd runs the service until SIGTERM or SIGINT, then drains: no new runs, running ones get
-// SHUTDOWN_TIMEOUT to finish before their contexts are cancelled, and the process exits 0.
-func serveCmd(ctx context.Context, s ioStreams, args []string) int {
-	if code, ok := parseNoArgs(s, "serve", args); !ok {
-		return code
+func newServeCmd(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "run the scheduler, the HTTP endpoints and every task on its spec (the default)",
+		Long: withEnv("Runs every enabled task on its cron spec, with /healthz, /readyz and /metrics on HTTP_ADDR, until\n"+
+			"SIGTERM or SIGINT; then it drains: no new runs, running ones get SHUTDOWN_TIMEOUT to finish before\n"+
+			"their contexts are cancelled, and it exits 0.",
+			append([]string{"DATABASE_URL", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
+				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS"}, specVariables()...)...),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
-	cfg, log, code := setup(s)
-	if code != exitOK {
-		return code
-	}
-	pool, err := connect(ctx, cfg, log, cfg.Migrate)
-	if err != nil {
-		log.Error("cannot start", "error", err)
-		return exitFailure
-	}
-	defer pool.Close()
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+// serve runs the service until ctx ends (SIGTERM or SIGINT), then drains.
+func serve(ctx context.Context, s ioStreams) error {
+	ss, err := openSession(ctx, s, true, "cannot start")
+	if err != nil {
+		return err
+	}
+	defer ss.Close()
+	cfg, log, pool := ss.cfg, ss.log, ss.pool
+	if !cfg.Migrate {
+		log.Debug("migrations not applied at start (MIGRATE=false)")
+	}
+
+	reg := newRegistry(pool)
 	sched := scheduler.New(pool, scheduler.Options{Timeout: cfg.JobTimeout, Logger: log, Metrics: scheduler.NewMetrics(reg)})
-	jobs := newJobs(cfg, pool, reg)
-	for _, tv := range taskVars {
-		spec := cfg.specs[tv.task]
+	for _, td := range registry {
+		spec := cfg.specs[td.Name]
 		if spec == nil {
-			log.Info("task off", "job", tv.task, "variable", tv.variable)
+			log.Info("task off", "job", td.Name, "variable", td.Variable)
 			continue
 		}
-		if err := sched.Add(*spec, jobs[tv.task]); err != nil {
+		if err := sched.Add(*spec, td.New(taskDeps{cfg: cfg, pool: pool, reg: reg})); err != nil {
 			log.Error("cannot start", "error", err)
-			return exitFailure
+			return failed
 		}
 		for _, note := range spec.DSTNotes(cfg.loaded, cfg.loaded.AddDate(1, 0, 0)) {
-			log.Info("spec meets a DST change", "job", tv.task, "note", note.Text)
+			log.Info("spec meets a DST change", "job", td.Name, "note", note.Text)
 		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		log.Error("cannot start", "error", err, "variable", "HTTP_ADDR")
-		return exitFailure
+		return failed
 	}
 	srv := &http.Server{Handler: newMux(sched.Running, pool, reg), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
@@ -77,7 +83,7 @@ func serveCmd(ctx context.Context, s ioStreams, args []string) int {
 		log.Warn("HTTP shutdown", "error", err)
 	}
 	log.Info("opsworker stopped")
-	return exitOK
+	return nil
 }
 
 // jobsAttr describes the scheduled jobs for the start-up line: spec, zone and next firing each.

@@ -71,13 +71,6 @@ func create(t testing.TB, template string) string {
 	return withDatabase(server, name)
 }
 
-// NewEmptyURL creates a fresh database without any migration, for tests of migrating itself, and
-// returns its URL. It is dropped when t ends.
-func NewEmptyURL(t testing.TB) string {
-	t.Helper()
-	return create(t, "template0")
-}
-
 // New creates a fresh, migrated database for t and returns a pool on it, closed when t ends.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()

@@ -47,7 +47,7 @@ func (c *counts) add(o counts) {
 	c.batches += o.batches
 }
 
-// summary is the run's summary, as stored in job_runs.summary.
+// summary is the run's summary, as the scheduler stores it in its run history.
 func (c counts) summary() scheduler.Summary {
 	return scheduler.Summary{
 		"alerts_escalated":   c.alertsEscalated,

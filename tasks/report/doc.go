@@ -15,8 +15,8 @@
 // A day is finished when its local end has passed and no run of another job that may still write
 // into it is in progress: the escalation task stamps its pages and events with its firing's time
 // and commits batch by batch for up to JOB_TIMEOUT, so a run fired at 23:59 may commit rows of
-// 23:59 after midnight. One query per run reads the earliest such firing among the running rows
-// of job_runs (rows started more than a day ago do not count: a crashed process left them); a day
+// 23:59 after midnight. One query per run asks the scheduler's run history for the earliest such
+// firing still running (runs started more than a day ago do not count: a crashed process left them); a day
 // ending after it is held back, counted in the summary as days_held_back, and written by a later
 // run.
 //

@@ -16,7 +16,3 @@ var (
 	PagesSQL       = pagesSQL
 	SourcesSQL     = sourcesSQL
 )
-
-// WritersSQL is the running-jobs query; it takes the task's name and the oldest started_at that
-// counts.
-var WritersSQL = writersSQL

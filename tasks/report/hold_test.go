@@ -2,15 +2,10 @@ package report_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/report"
@@ -81,83 +76,4 @@ func TestNotHeldBack(t *testing.T) {
 	f.jobRun("escalation", "2027-05-10T00:00:00Z", "2027-05-10T00:00:00Z", "running")
 	sum := f.run(report.New(f.pool, report.Options{CatchupDays: 2}), "2027-05-10T00:00:00Z")
 	wantSummary(t, sum, map[string]int{"reports_written": 2, "days_held_back": 0})
-}
-
-// TestWritersQueryPlan: the running-jobs query reads only the running rows of job_runs (through
-// an index partial on status = 'running'), not the history: 50,000 rows of 30 days (escalation every minute, delivery, report), a few running.
-// It checks the custom and the generic plan; with REPORT_EXPLAIN=1 it logs EXPLAIN ANALYZE.
-func TestWritersQueryPlan(t *testing.T) {
-	f := newFixture(t)
-	f.exec(`insert into job_runs (job, scheduled_at, started_at, finished_at, status, instance)
-	        select case when i % 20 = 0 then 'delivery' when i % 500 = 0 then 'report' else 'escalation' end,
-	               t, t + interval '10 ms', t + interval '2 s', case when i % 97 = 0 then 'failed' else 'succeeded' end, 'bench'
-	        from generate_series(1, 50000) i, lateral (select timestamptz '2027-05-10 00:00Z' - make_interval(secs => i * 51.84) as t) x`)
-	f.jobRun("escalation", "2027-05-09T23:59:00Z", "2027-05-09T23:59:00Z", "running")
-	f.jobRun("report", "2027-05-10T00:00:00Z", "2027-05-10T00:00:00Z", "running")
-	f.jobRun("delivery", "2027-05-01T00:00:00Z", "2027-05-01T00:00:00Z", "running") // abandoned
-	f.exec(`vacuum analyze job_runs`)
-
-	// The indexes that hold running rows only (00001's job_runs_job_running_idx).
-	rows, err := f.pool.Query(f.ctx, `select indexname from pg_indexes
-	                                  where tablename = 'job_runs' and indexdef like '%WHERE (status = ''running''::text)'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	running, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(running) == 0 {
-		t.Fatal("no index of job_runs partial on status = 'running': add one to 00004_reports.sql")
-	}
-
-	args := []any{"report", ts(t, "2027-05-09T00:00:00Z")}
-	conn, err := f.pool.Acquire(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(f.ctx, "prepare writers as "+report.WritersSQL); err != nil {
-		t.Fatal(err)
-	}
-	for _, mode := range []struct{ setting, explain string }{
-		{"auto", "explain (analyze, format json) " + report.WritersSQL},
-		{"force_generic_plan", "explain (format json) execute writers($1, $2)"},
-	} {
-		if _, err := conn.Exec(f.ctx, "set plan_cache_mode = "+mode.setting); err != nil {
-			t.Fatal(err)
-		}
-		var plan []map[string]any
-		if err := conn.QueryRow(f.ctx, mode.explain, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...).Scan(&plan); err != nil {
-			t.Fatalf("%s: %v", mode.setting, err)
-		}
-		js, _ := json.Marshal(plan)
-		if seqScans(plan[0]["Plan"].(map[string]any), "job_runs") || !slices.ContainsFunc(running, func(ix string) bool {
-			return strings.Contains(string(js), `"Index Name":"`+ix+`"`)
-		}) {
-			t.Fatalf("%s: not a scan of an index of running rows only %v: %s", mode.setting, running, js)
-		}
-	}
-	if _, err := conn.Exec(f.ctx, "set plan_cache_mode = auto"); err != nil {
-		t.Fatal(err)
-	}
-	// The answer: the escalation run's firing, not the report's own run nor the abandoned one.
-	var since time.Time
-	if err := conn.QueryRow(f.ctx, report.WritersSQL, args...).Scan(&since); err != nil {
-		t.Fatal(err)
-	}
-	if !since.Equal(ts(t, "2027-05-09T23:59:00Z")) {
-		t.Fatalf("running since %s", since)
-	}
-	if os.Getenv("REPORT_EXPLAIN") == "1" {
-		rows, err := conn.Query(f.ctx, "explain (analyze, buffers) "+report.WritersSQL, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("job_runs:\n%s", strings.Join(text, "\n"))
-	}
 }

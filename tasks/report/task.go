@@ -31,14 +31,17 @@ type Options struct {
 
 // Task is the daily report task, a scheduler.Job. It is safe to run from several replicas at
 // once: each report is inserted with ON CONFLICT DO NOTHING, so one of them wins. Its name is
-// also how it recognises its own rows in job_runs (see writersSQL).
+// also how it leaves its own runs out of the run history it waits on (see writersSince).
 type Task struct {
 	pool    *pgxpool.Pool
 	catchup int
 	metrics *metrics
 }
 
-var _ scheduler.Job = (*Task)(nil)
+var (
+	_ scheduler.Job   = (*Task)(nil)
+	_ scheduler.Idler = (*Task)(nil)
+)
 
 // New returns the report task working on pool.
 func New(pool *pgxpool.Pool, opts Options) *Task {
@@ -77,8 +80,8 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 	}
 	c.tenants = len(tenants)
 	// Read once, before any day's snapshot is taken. A run that registers after this read fired
-	// (and stamps its rows) at most moments before now: the scheduler inserts its job_runs row as
-	// the run starts.
+	// (and stamps its rows) at most moments before now: the scheduler records a run in its history
+	// as the run starts.
 	writers, err := writersSince(ctx, t.pool, t.Name(), now)
 	if err != nil {
 		return c.summary(), fmt.Errorf("report: %w", err)
@@ -237,4 +240,15 @@ func (c counts) summary() scheduler.Summary {
 		"tenants_failed":   c.tenantsFailed,
 		"schedules_failed": c.schedulesFailed,
 	}
+}
+
+// Idle reports whether a run with summary s wrote nothing and met no failure: the tenants it
+// looked at and the days it held back are not work done.
+func (t *Task) Idle(s scheduler.Summary) bool {
+	for _, k := range []string{"reports_written", "tenants_failed", "schedules_failed"} {
+		if n, _ := s[k].(int); n != 0 {
+			return false
+		}
+	}
+	return true
 }

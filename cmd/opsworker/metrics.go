@@ -1,0 +1,52 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+
+	"github.com/IBM/pgxpoolprometheus"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// newRegistry returns the registry /metrics serves: the Go runtime and process collectors,
+// opsworker_build_info, and the pool's gauges (pgxpool_*, from pgxpool.Stat at each scrape).
+func newRegistry(pool *pgxpool.Pool) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(),
+		pgxpoolprometheus.NewCollector(pool, nil),
+	)
+	return reg
+}
+
+// buildInfo is the constant 1 labelled with what is running, so a dashboard can show versions
+// across replicas and an alert can tell a deploy from a failure.
+func buildInfo() prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "opsworker_build_info",
+		Help:        "Always 1; its labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": buildRevision(), "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
+}
+
+// buildRevision is the stamped revision, or the VCS revision the go command recorded when the
+// binary was built from a checkout (go build records it; an image built without .git has none).
+func buildRevision() string {
+	if revision != "" {
+		return revision
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
