@@ -13,6 +13,9 @@ type Metrics struct {
 	lastSuccess *prometheus.GaugeVec
 	skipped     *prometheus.CounterVec
 	running     *prometheus.GaugeVec
+	missed      *prometheus.CounterVec
+	// historyDropped counts history rows dropped from memory while the database did not answer.
+	historyDropped prometheus.Counter
 }
 
 // NewMetrics creates the scheduler's series and registers them on reg.
@@ -39,8 +42,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "opsworker_job_running",
 			Help: "Runs in progress in this process.",
 		}, []string{"job"}),
+		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsworker_job_missed_total",
+			Help: "Firings that could not start: the database did not answer, or not in time to take the job lock.",
+		}, []string{"job"}),
+		historyDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "opsworker_job_history_dropped_total",
+			Help: "Run history rows dropped from memory because the database did not answer for too long.",
+		}),
 	}
-	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.skipped, m.running)
+	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.skipped, m.running, m.missed, m.historyDropped)
 	return m
 }
 
@@ -53,6 +64,7 @@ func (m *Metrics) register(job string) {
 		m.skipped.WithLabelValues(job, reason)
 	}
 	m.running.WithLabelValues(job)
+	m.missed.WithLabelValues(job)
 	// A histogram child and a gauge at zero: an alert on the age of the last success can fire
 	// before the first run, and a dashboard shows the job at once.
 	m.duration.WithLabelValues(job)

@@ -26,7 +26,7 @@ func TestOldestRunningQueryPlan(t *testing.T) {
 	               t, t + interval '10 ms', t + interval '2 s', case when i % 97 = 0 then 'failed' else 'succeeded' end, 'bench'
 	        from generate_series(1, 50000) i, lateral (select timestamptz '2027-05-10 00:00Z' - make_interval(secs => i * 51.84) as t) x`)
 	running := func(job, at string) {
-		sqltest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, status, instance) values ($1, $2, $2, 'running', 'test')`, job, at)
+		sqltest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, status, instance, trigger) values ($1, $2, $2, 'running', 'test', 'manual')`, job, at)
 	}
 	running("escalation", "2027-05-09T23:59:00Z")
 	running("report", "2027-05-10T00:00:00Z")

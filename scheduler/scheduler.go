@@ -29,18 +29,29 @@ var ErrLocked = errors.New("another process is running this job (its advisory lo
 
 // Causes of a run's context ending, recorded in job_runs.error.
 var (
-	errDeadline = errors.New("run deadline (JOB_TIMEOUT) exceeded")
-	errShutdown = errors.New("interrupted: shutdown timeout (SHUTDOWN_TIMEOUT) passed")
+	errDeadline     = errors.New("run deadline (JOB_TIMEOUT) exceeded")
+	errShutdown     = errors.New("interrupted: shutdown timeout (SHUTDOWN_TIMEOUT) passed")
+	errStartTimeout = errors.New("the database did not give a connection and the job lock in time")
 )
 
 // Options configure a Scheduler. The zero value of every field has a sensible default.
 type Options struct {
-	// Instance names this process in job_runs; default host name and process id.
+	// Instance names this process in job_runs; default host name and process id. Give the pool's
+	// connections ApplicationName(Instance), so the history can tell a live process from a dead
+	// one.
 	Instance string
-	// Timeout is the deadline of one run (JOB_TIMEOUT); default 5 minutes.
+	// Timeout is the deadline of one run (JOB_TIMEOUT), counted from the firing: getting a
+	// connection and the job lock is part of it; default 5 minutes.
 	Timeout time.Duration
+	// StartTimeout bounds how long a firing may take to get its connection and lock and be
+	// recorded; past it the firing is recorded as not started, and never runs later with a stale
+	// now. Default 10 seconds (at most Timeout).
+	StartTimeout time.Duration
 	// Retention is how long job_runs rows are kept; default 30 days.
 	Retention time.Duration
+	// MaxPending bounds the history rows kept in memory while the database does not answer;
+	// default 1,000. Beyond it the oldest are dropped (and counted).
+	MaxPending int
 	// Logger receives the scheduler's and robfig/cron's lines; default slog.Default().
 	Logger *slog.Logger
 	// Metrics receives the scheduler's series; default: registered on a private registry.
@@ -50,6 +61,23 @@ type Options struct {
 	Now func() time.Time
 }
 
+// ApplicationName is the application_name a scheduler's connections should carry (set it in the
+// pool's configuration): the run history reads it to tell whether the process that left a run
+// unfinished is still alive. PostgreSQL keeps 63 bytes of it.
+func ApplicationName(instance string) string {
+	s := "opsworker " + instance
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return s
+}
+
+// DefaultInstance is the instance name of this process: host name and process id.
+func DefaultInstance() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
 // Run is the record of one run, as stored in job_runs.
 type Run struct {
 	ID          int64
@@ -57,6 +85,7 @@ type Run struct {
 	ScheduledAt time.Time
 	StartedAt   time.Time
 	FinishedAt  time.Time
+	Trigger     string // TriggerSchedule, TriggerNotify or TriggerManual
 	Status      string
 	Error       string // why the run failed or was skipped; empty when it succeeded
 	Summary     Summary
@@ -76,8 +105,9 @@ type Scheduler struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *Metrics
-	hist    history
+	hist    *history
 	cron    *cron.Cron
+	flushed chan struct{} // closed when the history flusher has stopped
 
 	mu      sync.Mutex
 	entries []*entry
@@ -99,11 +129,17 @@ type entry struct {
 // New returns a Scheduler that keeps its history and locks in pool's database.
 func New(pool *pgxpool.Pool, opts Options) *Scheduler {
 	if opts.Instance == "" {
-		host, _ := os.Hostname()
-		opts.Instance = fmt.Sprintf("%s/%d", host, os.Getpid())
+		opts.Instance = DefaultInstance()
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	opts.StartTimeout = min(opts.StartTimeout, opts.Timeout)
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 1000
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = 30 * 24 * time.Hour
@@ -123,8 +159,9 @@ func New(pool *pgxpool.Pool, opts Options) *Scheduler {
 		opts:    opts,
 		log:     opts.Logger,
 		metrics: opts.Metrics,
-		hist:    history{instance: opts.Instance, retention: opts.Retention},
-		base:    base, cancel: cancel,
+		hist: &history{pool: pool, instance: opts.Instance, retention: opts.Retention, maxPending: opts.MaxPending,
+			outcomeWait: 2 * time.Second},
+		base: base, cancel: cancel,
 	}
 	// Specs carry their own zone (Spec.Next), so the engine's location only shapes its logs.
 	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(s.cronLogger()))
@@ -163,10 +200,52 @@ func (s *Scheduler) Add(spec Spec, job Job) error {
 	return nil
 }
 
-// Start begins firing jobs. It returns at once.
+// Start begins firing jobs, and writing the history rows that wait in memory for the database.
+// It returns at once.
 func (s *Scheduler) Start() {
 	if s.state.CompareAndSwap(0, 1) {
+		s.flushed = make(chan struct{})
+		go s.flushLoop()
 		s.cron.Start()
+	}
+}
+
+// flushInterval is how often rows waiting in memory are offered to the database.
+const flushInterval = 2 * time.Second
+
+// flushLoop writes the history rows kept in memory while the database did not answer, until the
+// scheduler is shut down.
+func (s *Scheduler) flushLoop() {
+	defer close(s.flushed)
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.base.Done():
+			return
+		case <-t.C:
+		}
+		s.flush(s.base)
+	}
+}
+
+// flush writes what waits in memory, within a bound (2 s, or ctx's).
+func (s *Scheduler) flush(parent context.Context) {
+	if s.hist.waiting() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(parent, 2*time.Second)
+	defer cancel()
+	written, dropped, err := s.hist.flush(ctx)
+	if dropped > 0 {
+		s.metrics.historyDropped.Add(float64(dropped))
+		s.log.Error("history rows dropped: the database did not answer for too long", "rows", dropped)
+	}
+	if written > 0 {
+		s.log.Info("history rows written late, once the database answered", "rows", written)
+	}
+	if err != nil {
+		s.log.Debug("history rows still waiting for the database", "rows", s.hist.waiting(), "error", err)
 	}
 }
 
@@ -184,9 +263,14 @@ func (s *Scheduler) Entries() []Entry {
 	return out
 }
 
+// shutdownGrace bounds what Shutdown waits for once it has cancelled the running jobs: a job that
+// ignores its context, or bookkeeping stuck on a dead network, must not keep the process alive.
+const shutdownGrace = 2500 * time.Millisecond
+
 // Shutdown stops firing and waits for running jobs to finish. If ctx ends first, it cancels the
-// running jobs' contexts and waits for them to return; their runs are recorded as failed. It is
-// the SIGTERM path: robfig's Stop neither waits nor cancels.
+// running jobs' contexts and waits for them to return, at most a few seconds; their runs are
+// recorded as failed. It is the SIGTERM path: robfig's Stop neither waits nor cancels. It
+// returns within ctx's deadline plus a few seconds, whatever the database does.
 func (s *Scheduler) Shutdown(ctx context.Context) {
 	s.state.Store(2)
 	done := s.cron.Stop()
@@ -197,9 +281,22 @@ func (s *Scheduler) Shutdown(ctx context.Context) {
 	case <-ctx.Done():
 		s.log.Warn("shutdown timeout passed: cancelling running jobs", "running_jobs", s.running.Load())
 		s.cancel(errShutdown)
-		<-done.Done()
+		select {
+		case <-done.Done():
+		case <-time.After(shutdownGrace):
+			s.log.Error("runs did not return after their cancellation; leaving them", "running_jobs", s.running.Load())
+		}
 	}
 	s.cancel(context.Canceled)
+	if s.flushed != nil {
+		<-s.flushed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.flush(ctx)
+	if n := s.hist.waiting(); n > 0 {
+		s.log.Error("history rows lost: the database did not answer before the shutdown", "rows", n)
+	}
 	s.log.Info("drained: all runs finished")
 }
 
@@ -207,7 +304,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) {
 // firing; `opsworker run` uses it. at is the instant passed to the job (and recorded as the
 // run's scheduled time). It returns ErrLocked if the job is running elsewhere.
 func (s *Scheduler) RunNow(ctx context.Context, job Job, at time.Time) (Run, error) {
-	return s.execute(ctx, job, at, at, false)
+	return s.execute(ctx, job, Run{Job: job.Name(), ScheduledAt: at, Trigger: TriggerManual}, at)
 }
 
 // chain wraps a job's firings: skip-if-running outermost, panic recovery inside it, so a panic
@@ -237,38 +334,53 @@ func (s *Scheduler) skipIfStillRunning(e *entry) cron.JobWrapper {
 func (s *Scheduler) skipOverlapping(e *entry) {
 	name := e.job.Name()
 	s.metrics.skipped.WithLabelValues(name, skipOverlap).Inc()
-	at := s.opts.Now()
-	scheduled := s.cron.Entry(e.id).Prev
-	ctx, cancel := context.WithTimeout(s.base, 10*time.Second)
+	run := Run{Job: name, ScheduledAt: s.cron.Entry(e.id).Prev, Trigger: TriggerSchedule, FinishedAt: s.opts.Now(),
+		Status: statusSkipped, Error: "skipped: the previous run is still running"}
+	ctx, cancel := context.WithTimeout(s.base, 5*time.Second)
 	defer cancel()
-	id, err := s.hist.skipped(ctx, s.pool, name, scheduled, at, "skipped: the previous run is still running")
-	if err != nil {
-		s.log.Error("firing skipped: the previous run is still running; recording it failed", "job", name, "scheduled_at", scheduled, "error", err)
-		return
-	}
-	s.log.Warn("firing skipped: the previous run is still running", "job", name, "run_id", id, "scheduled_at", scheduled)
+	s.hist.missed(ctx, run)
+	s.log.Warn("firing skipped: the previous run is still running", "job", name, "scheduled_at", run.ScheduledAt)
 }
 
 // fire is what robfig/cron calls at each firing.
 func (s *Scheduler) fire(e *entry) {
 	scheduled := s.cron.Entry(e.id).Prev
-	_, _ = s.execute(s.base, e.job, scheduled, scheduled, true) // execute logs and records its outcome
+	run := Run{Job: e.job.Name(), ScheduledAt: scheduled, Trigger: TriggerSchedule}
+	_, _ = s.execute(s.base, e.job, run, scheduled) // execute logs and records its outcome
 }
 
-// execute is one run: lock, history row, deadline, the job, outcome. at is the job's now. A
-// scheduled firing (once) runs once across replicas, and its now is the firing's scheduled time,
-// not the clock: every replica then sees the same instant, and work a run schedules for "now +
-// delay" is due exactly at a later firing instead of missing it by the milliseconds the lock and
-// the connection took (which would stretch a one-minute escalation delay to two minutes).
-func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at time.Time, once bool) (Run, error) {
-	name := job.Name()
+// execute is one run: lock, history row, deadline, the job, outcome. now is the job's now. A
+// cron firing runs once across replicas, and its now is the firing's scheduled time, not the
+// clock: every replica then sees the same instant, and work a run schedules for "now + delay" is
+// due exactly at a later firing instead of missing it by the milliseconds the lock and the
+// connection took (which would stretch a one-minute escalation delay to two minutes).
+//
+// Every wait is bounded: the run's deadline (Timeout) counts from here, and getting the
+// connection and the lock, waiting for an earlier holder's transactions and recording the run
+// must fit in StartTimeout. A firing that cannot start is recorded as not started (once the
+// database answers) and never runs later with a stale now. While the job runs, a heartbeat on the
+// lock connection cancels it if the lock is lost, and its transactions cannot commit without the
+// lock (Begin).
+func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.Time) (Run, error) {
+	name := run.Job
 	log := s.log.With("job", name)
-	run := Run{Job: name, ScheduledAt: scheduledAt}
-	lock, err := tryLock(parent, s.pool, name)
+	if now.IsZero() { // robfig sets Prev before every firing; the clock is only a guard
+		now = s.opts.Now()
+	}
+	runCtx, cancelRun := context.WithTimeoutCause(parent, s.opts.Timeout, errDeadline)
+	defer cancelRun()
+	startCtx, cancelStart := context.WithTimeoutCause(runCtx, s.opts.StartTimeout, errStartTimeout)
+	defer cancelStart()
+
+	// Bookkeeping after the job must happen even when the run's context is cancelled, and must
+	// not hold up the job's next firing: what it cannot write in time waits in memory.
+	after := func(d time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(parent), d)
+	}
+
+	lock, err := tryLock(startCtx, s.pool, name)
 	if err != nil {
-		s.metrics.runs.WithLabelValues(name, statusFailed).Inc()
-		log.Error("run not started: cannot take the job lock", "error", err)
-		return run, err
+		return s.notStarted(parent, log, run, startCtx, err)
 	}
 	if lock == nil {
 		s.metrics.skipped.WithLabelValues(name, skipReplica).Inc()
@@ -276,46 +388,44 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 		run.Status, run.Error = statusSkipped, ErrLocked.Error()
 		return run, ErrLocked
 	}
-	// Bookkeeping after the job must happen even when the run's context is cancelled.
-	after := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(parent), 10*time.Second)
-	}
 	defer func() {
-		ctx, cancel := after()
+		ctx, cancel := after(time.Second)
 		defer cancel()
 		lock.release(ctx)
 	}()
-
-	run.StartedAt = s.opts.Now()
-	now := at
-	if now.IsZero() { // robfig sets Prev before every firing; the clock is only a guard
-		now = run.StartedAt
+	if err := lock.drainFence(startCtx); err != nil {
+		return s.notStarted(parent, log, run, startCtx, err)
 	}
-	run.ID, err = s.hist.begin(parent, lock.conn, name, scheduledAt, run.StartedAt, once)
+	run.StartedAt = s.opts.Now()
+	if run.Trigger == TriggerSchedule && run.StartedAt.Sub(now) > s.opts.StartTimeout {
+		return s.notStarted(parent, log, run, startCtx, fmt.Errorf("it is %s late", run.StartedAt.Sub(now).Round(time.Millisecond)))
+	}
+	run.ID, err = s.hist.begin(startCtx, lock.conn, run)
 	if errors.Is(err, errAlreadyRun) {
 		s.metrics.skipped.WithLabelValues(name, skipReplica).Inc()
-		log.Debug("firing skipped: another replica has already run it", "scheduled_at", scheduledAt)
+		log.Debug("firing skipped: another replica has already run it", "scheduled_at", run.ScheduledAt)
 		run.Status, run.Error = statusSkipped, errAlreadyRun.Error()
 		return run, ErrLocked
 	}
 	if err != nil {
-		s.metrics.runs.WithLabelValues(name, statusFailed).Inc()
-		log.Error("run not started: cannot record it", "error", err)
-		return run, err
+		return s.notStarted(parent, log, run, startCtx, err)
 	}
+	cancelStart()
 	log = log.With("run_id", run.ID)
-	ctx, cancel := context.WithTimeoutCause(parent, s.opts.Timeout, errDeadline)
-	defer cancel()
-	ctx = WithLogger(ctx, log)
+	jobCtx, cancelJob := context.WithCancelCause(runCtx)
+	defer cancelJob(nil)
+	stopWatch := lock.watch(cancelJob)
+	jobCtx = WithLogger(context.WithValue(jobCtx, fenceKey{}, lock.fence), log)
 
-	log.Debug("run started", "scheduled_at", scheduledAt, "now", now)
+	log.Debug("run started", "scheduled_at", run.ScheduledAt, "now", now, "trigger", run.Trigger)
 	s.running.Add(1)
 	s.metrics.running.WithLabelValues(name).Inc()
-	summary, runErr := safeRun(ctx, job, now)
+	summary, runErr := safeRun(jobCtx, job, now)
 	s.metrics.running.WithLabelValues(name).Dec()
 	s.running.Add(-1)
-	if runErr != nil && ctx.Err() != nil {
-		runErr = fmt.Errorf("%w (%w)", runErr, context.Cause(ctx))
+	stopWatch()
+	if runErr != nil && jobCtx.Err() != nil {
+		runErr = fmt.Errorf("%w (%w)", runErr, context.Cause(jobCtx))
 	}
 	run.FinishedAt = s.opts.Now()
 	run.Summary = summary
@@ -325,15 +435,15 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 		run.Error = runErr.Error()
 	}
 
-	bctx, bcancel := after()
+	bctx, bcancel := after(s.hist.outcomeWait + time.Second)
 	defer bcancel()
-	if err := s.hist.finish(bctx, lock.conn, run.ID, run.FinishedAt, run.Status, runErr, summary); err != nil {
+	if err := s.hist.finish(bctx, run); err != nil {
 		log.Error("cannot record the run's outcome", "error", err)
 	}
 	took := run.FinishedAt.Sub(run.StartedAt)
 	s.metrics.runs.WithLabelValues(name, run.Status).Inc()
 	s.metrics.duration.WithLabelValues(name).Observe(took.Seconds())
-	attrs := []any{"status", run.Status, "duration_seconds", took.Round(time.Millisecond).Seconds(), summaryAttr(summary)}
+	attrs := []any{"status", run.Status, "trigger", run.Trigger, "duration_seconds", took.Round(time.Millisecond).Seconds(), summaryAttr(summary)}
 	if runErr != nil {
 		attrs = append(attrs, "error", runErr)
 		var p *panicError
@@ -350,6 +460,29 @@ func (s *Scheduler) execute(parent context.Context, job Job, scheduledAt, at tim
 	}
 	log.Log(context.Background(), level, "run finished", attrs...)
 	return run, nil
+}
+
+// notStarted records and logs a firing that could not start: the database did not answer, or not
+// in time. A cron firing gets its history row now or, while the database does not answer, once
+// it does; a manual run's caller hears the error.
+func (s *Scheduler) notStarted(parent context.Context, log *slog.Logger, run Run, startCtx context.Context, err error) (Run, error) {
+	if cause := context.Cause(startCtx); cause != nil && startCtx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", err, cause)
+	}
+	run.FinishedAt = s.opts.Now()
+	run.Status = statusFailed
+	run.Error = notStarted + "database unavailable: " + err.Error()
+	if parent.Err() != nil {
+		run.Error = notStarted + "shutting down: " + context.Cause(parent).Error()
+	}
+	s.metrics.missed.WithLabelValues(run.Job).Inc()
+	if run.Trigger != TriggerManual {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), time.Second)
+		s.hist.missed(ctx, run)
+		cancel()
+	}
+	log.Error("run not started", "scheduled_at", run.ScheduledAt, "trigger", run.Trigger, "error", err)
+	return run, err
 }
 
 // summaryAttr renders a summary as a group with sorted keys: an object in JSON, and

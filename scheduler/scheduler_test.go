@@ -219,7 +219,7 @@ func TestPanicIsRecoveredAndTheJobRunsAgain(t *testing.T) {
 
 func TestDeadlineCancelsTheRun(t *testing.T) {
 	f := newFixture(t)
-	s := f.scheduler(Options{Timeout: 50 * time.Millisecond})
+	s := f.scheduler(Options{Timeout: time.Second})
 	run, err := s.RunNow(context.Background(), funcJob{"stuck", func(ctx context.Context, _ time.Time) (Summary, error) {
 		<-ctx.Done()
 		return Summary{"done": 0}, ctx.Err()

@@ -25,6 +25,7 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 // (2 for usage, 1 for a runtime failure).
 func TestCLI(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none?connect_timeout=1")
+	t.Setenv("DATABASE_WAIT", "0s")
 	for _, tc := range []struct {
 		name    string
 		args    []string

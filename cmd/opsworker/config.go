@@ -31,6 +31,7 @@ type env struct {
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	Migrate           bool          `envconfig:"MIGRATE" default:"true" desc:"apply migrations at start"`
 	ReportCatchupDays int           `envconfig:"REPORT_CATCHUP_DAYS" default:"7" desc:"how many finished days back the report task fills missing reports"`
+	DatabaseWait      time.Duration `envconfig:"DATABASE_WAIT" default:"60s" desc:"how long start-up waits (with backoff) for the database before giving up"`
 }
 
 // config is the validated environment: everything a subcommand needs, parsed once.
@@ -41,6 +42,8 @@ type config struct {
 	pool   *pgxpool.Config
 	specs  map[string]*scheduler.Spec // by task name; nil: the task is off
 	loaded time.Time
+	// instance names this process in the run history and in its connections' application_name.
+	instance string
 }
 
 // configError names the variable, its value and what is wrong with it: the one line a person
@@ -64,7 +67,7 @@ func loadConfig(now time.Time) (*config, error) {
 		}
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	c := &config{env: e, specs: map[string]*scheduler.Spec{}, loaded: now}
+	c := &config{env: e, specs: map[string]*scheduler.Spec{}, loaded: now, instance: scheduler.DefaultInstance()}
 
 	zone, err := loadZone(e.CronTZ)
 	if err != nil {
@@ -85,6 +88,9 @@ func loadConfig(now time.Time) (*config, error) {
 	}
 	if e.JobTimeout <= 0 {
 		return nil, &configError{"JOB_TIMEOUT", e.JobTimeout.String(), "must be a positive duration, such as 5m"}
+	}
+	if e.DatabaseWait < 0 {
+		return nil, &configError{"DATABASE_WAIT", e.DatabaseWait.String(), "must be a duration of 0 (try once) or more, such as 60s"}
 	}
 	if e.ShutdownTimeout <= 0 {
 		return nil, &configError{"SHUTDOWN_TIMEOUT", e.ShutdownTimeout.String(), "must be a positive duration, such as 30s"}
@@ -121,6 +127,7 @@ func loadConfig(now time.Time) (*config, error) {
 		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL),
 			fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (%s)", pool.MaxConns, need, c.connsExplained())}
 	}
+	configurePool(pool, c.instance)
 	c.pool = pool
 	return c, nil
 }

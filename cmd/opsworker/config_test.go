@@ -30,6 +30,8 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 		{"JOB_TIMEOUT", "0s", "positive duration"},
 		{"JOB_TIMEOUT", "-1m", "positive duration"},
 		{"SHUTDOWN_TIMEOUT", "forever", "not a duration"},
+		{"DATABASE_WAIT", "soon", "not a duration"},
+		{"DATABASE_WAIT", "-1s", "0 (try once) or more"},
 		{"SHUTDOWN_TIMEOUT", "0", "positive duration"},
 		{"HTTP_ADDR", "8080", "host:port"},
 		{"HTTP_ADDR", ":http-alt", "port must be a number"},
@@ -112,6 +114,7 @@ var sqlRedact = opsql.Redact
 func TestUnreachableDatabaseHidesThePassword(t *testing.T) {
 	for inURL, pw := range map[string]string{"plain-Secret1": "plain-Secret1", "p%3Fss%23w%2Frd%40x": "p?ss#w/rd@x"} {
 		t.Setenv("DATABASE_URL", "postgres://app:"+inURL+"@127.0.0.1:1/x?connect_timeout=2")
+		t.Setenv("DATABASE_WAIT", "1s")
 		var out, errb bytes.Buffer
 		code := dispatch(context.Background(), ioStreams{&out, &errb}, []string{"migrate"})
 		if code != exitFailure || !strings.Contains(errb.String(), "app@127.0.0.1:1/x does not answer") {

@@ -14,7 +14,7 @@ func newDemoCmd(s ioStreams) *cobra.Command {
 		Short: "load the demo tenant (once) and a new triggered alert, then exit",
 		Long: withEnv("Migrates the database and loads the demo data (sql/demo.sql): the demo tenant the first time, and\n"+
 			"on every call one new triggered alert that the next escalation run pages.",
-			"DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"),
+			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ss, err := openSession(cmd.Context(), s, true, "cannot load the demo data")

@@ -10,17 +10,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// newRegistry returns the registry /metrics serves: the Go runtime and process collectors,
-// opsworker_build_info, and the pool's gauges (pgxpool_*, from pgxpool.Stat at each scrape).
-func newRegistry(pool *pgxpool.Pool) *prometheus.Registry {
+// newRegistry returns the registry /metrics serves: the Go runtime and process collectors and
+// opsworker_build_info; registerPool adds the pool's gauges once there is a pool.
+func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(),
-		pgxpoolprometheus.NewCollector(pool, nil),
 	)
 	return reg
+}
+
+// registerPool adds the pool's gauges (pgxpool_*, from pgxpool.Stat at each scrape).
+func registerPool(reg prometheus.Registerer, pool *pgxpool.Pool) {
+	reg.MustRegister(pgxpoolprometheus.NewCollector(pool, nil))
 }
 
 // buildInfo is the constant 1 labelled with what is running, so a dashboard can show versions

@@ -12,7 +12,7 @@ func newMigrateCmd(s ioStreams) *cobra.Command {
 		Short: "apply the database migrations, then exit",
 		Long: withEnv("Applies every pending migration, whatever MIGRATE says, and exits. Replicas starting together\n"+
 			"migrate once: the others wait on the migration lock and find nothing left to do.",
-			"DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"),
+			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ss, err := openSession(cmd.Context(), s, true, "migration failed")

@@ -29,7 +29,7 @@ func newOncallCmd(s ioStreams) *cobra.Command {
 			"--at to --until (at most 366 days), times in the schedule's zone, gaps marked. Instants are RFC 3339\n"+
 			"within the supported range. --json prints the shapes README.md documents. Exits 1 for an unknown\n"+
 			"schedule.",
-			"DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"),
+			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("name one SCHEDULE_ID")

@@ -25,7 +25,7 @@ func newRunCmd(s ioStreams) *cobra.Command {
 		Long: withEnv("Runs TASK once through the scheduler's lock, deadline and history, as if at --at (default now), and\n"+
 			"prints the run as JSON: run_id, job, status, error, started_at, finished_at, duration_seconds, summary.\n"+
 			"Exits 1 if the run failed or another process is running the task.\n\nTasks:\n"+strings.Join(lines, "\n"),
-			"DATABASE_URL", "MIGRATE", "JOB_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS"),
+			"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "JOB_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS"),
 		ValidArgs: taskNamesList(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -47,7 +47,7 @@ func newRunCmd(s ioStreams) *cobra.Command {
 				return err
 			}
 			defer ss.Close()
-			sched := scheduler.New(ss.pool, scheduler.Options{Timeout: ss.cfg.JobTimeout, Logger: ss.log})
+			sched := scheduler.New(ss.pool, scheduler.Options{Instance: ss.cfg.instance, Timeout: ss.cfg.JobTimeout, Logger: ss.log})
 			job := td.New(taskDeps{cfg: ss.cfg, pool: ss.pool, reg: prometheus.NewRegistry()})
 			run, err := sched.RunNow(cmd.Context(), job, now)
 			if errors.Is(err, scheduler.ErrLocked) {

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/opsworker/opsworker/scheduler"
@@ -19,35 +21,93 @@ func newServeCmd(s ioStreams) *cobra.Command {
 		Short: "run the scheduler, the HTTP endpoints and every task on its spec (the default)",
 		Long: withEnv("Runs every enabled task on its cron spec, with /healthz, /readyz and /metrics on HTTP_ADDR, until\n"+
 			"SIGTERM or SIGINT; then it drains: no new runs, running ones get SHUTDOWN_TIMEOUT to finish before\n"+
-			"their contexts are cancelled, and it exits 0.",
-			append([]string{"DATABASE_URL", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
+			"their contexts are cancelled, and it exits 0 within SHUTDOWN_TIMEOUT + 5s. At start it waits up to\n"+
+			"DATABASE_WAIT for the database, answering /healthz meanwhile.",
+			append([]string{"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
 				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS"}, specVariables()...)...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
 }
 
-// serve runs the service until ctx ends (SIGTERM or SIGINT), then drains.
+// Bounds of the shutdown's last steps, after the scheduler has drained (SHUTDOWN_TIMEOUT plus
+// its own grace of a few seconds): the process exits within SHUTDOWN_TIMEOUT + 5s whatever the
+// network does.
+const (
+	httpShutdown = 500 * time.Millisecond
+	poolClose    = 500 * time.Millisecond
+)
+
+// serve runs the service until ctx ends (SIGTERM or SIGINT), then drains. The HTTP endpoints
+// come first, so a platform sees a live process while it waits for the database.
 func serve(ctx context.Context, s ioStreams) error {
-	ss, err := openSession(ctx, s, true, "cannot start")
+	cfg, log, err := setup(s)
 	if err != nil {
 		return err
 	}
-	defer ss.Close()
-	cfg, log, pool := ss.cfg, ss.log, ss.pool
-	if !cfg.Migrate {
-		log.Debug("migrations not applied at start (MIGRATE=false)")
+	var (
+		pool  atomic.Pointer[pgxpool.Pool]
+		sched atomic.Pointer[scheduler.Scheduler]
+	)
+	reg := newRegistry()
+	p := probes{
+		healthy: func() (bool, string) {
+			if sc := sched.Load(); sc != nil {
+				if sc.Running() {
+					return true, "ok"
+				}
+				return false, "scheduler not running"
+			}
+			return true, "starting: waiting for the database"
+		},
+		ready: func(ctx context.Context) error {
+			pl := pool.Load()
+			if pl == nil {
+				return errors.New("waiting for the database")
+			}
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			return pl.Ping(ctx)
+		},
 	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		log.Error("cannot start", "error", err, "variable", "HTTP_ADDR")
+		return failed
+	}
+	srv := &http.Server{Handler: newMux(p, reg), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("HTTP endpoints up", "http_addr", ln.Addr().String())
+	defer func() {
+		hctx, cancel := context.WithTimeout(context.Background(), httpShutdown)
+		defer cancel()
+		if err := srv.Shutdown(hctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = srv.Close()
+		}
+	}()
 
-	reg := newRegistry(pool)
-	sched := scheduler.New(pool, scheduler.Options{Timeout: cfg.JobTimeout, Logger: log, Metrics: scheduler.NewMetrics(reg)})
+	pl, err := connect(ctx, cfg, log, cfg.Migrate)
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("signal received while waiting for the database: stopped")
+			return nil
+		}
+		log.Error("cannot start", "error", err)
+		return failed
+	}
+	defer closeWithin(pl, poolClose)
+	registerPool(reg, pl)
+	pool.Store(pl)
+
+	sc := scheduler.New(pl, scheduler.Options{Instance: cfg.instance, Timeout: cfg.JobTimeout, Logger: log, Metrics: scheduler.NewMetrics(reg)})
 	for _, td := range registry {
 		spec := cfg.specs[td.Name]
 		if spec == nil {
 			log.Info("task off", "job", td.Name, "variable", td.Variable)
 			continue
 		}
-		if err := sched.Add(*spec, td.New(taskDeps{cfg: cfg, pool: pool, reg: reg})); err != nil {
+		if err := sc.Add(*spec, td.New(taskDeps{cfg: cfg, pool: pl, reg: reg})); err != nil {
 			log.Error("cannot start", "error", err)
 			return failed
 		}
@@ -55,18 +115,10 @@ func serve(ctx context.Context, s ioStreams) error {
 			log.Info("spec meets a DST change", "job", td.Name, "note", note.Text)
 		}
 	}
-
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		log.Error("cannot start", "error", err, "variable", "HTTP_ADDR")
-		return failed
-	}
-	srv := &http.Server{Handler: newMux(sched.Running, pool, reg), ReadHeaderTimeout: 5 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	sched.Start()
-	log.Info("opsworker started", append([]any{"version", version, "http_addr", ln.Addr().String()}, jobsAttr(sched.Entries()))...)
+	sc.Start()
+	sched.Store(sc)
+	log.Info("opsworker started", append([]any{"version", version, "http_addr", ln.Addr().String(), "instance", cfg.instance},
+		jobsAttr(sc.Entries()))...)
 
 	select {
 	case <-ctx.Done():
@@ -75,13 +127,8 @@ func serve(ctx context.Context, s ioStreams) error {
 		log.Error("HTTP server stopped: shutting down", "error", err)
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	sched.Shutdown(dctx)
+	sc.Shutdown(dctx)
 	cancel()
-	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(hctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("HTTP shutdown", "error", err)
-	}
 	log.Info("opsworker stopped")
 	return nil
 }

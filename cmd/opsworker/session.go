@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	opsql "github.com/opsworker/opsworker/sql"
 )
 
 // setup loads the configuration and builds the logger. A bad configuration is returned as is,
@@ -47,30 +44,5 @@ func openSession(ctx context.Context, s ioStreams, migrate bool, what string) (*
 	return &session{cfg: cfg, log: log, pool: pool}, nil
 }
 
-// Close closes the pool.
-func (ss *session) Close() { ss.pool.Close() }
-
-// connect opens the pool, checks the database answers and, with migrate, migrates it.
-func connect(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.NewWithConfig(ctx, cfg.pool)
-	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", cfg.database(), err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("database %s does not answer: %w", cfg.database(), err)
-	}
-	if migrate {
-		applied, err := opsql.Migrate(ctx, pool)
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		for _, m := range applied {
-			log.Info("migration applied", "version", m.Version, "source", m.Source)
-		}
-	}
-	return pool, nil
-}
+// Close closes the pool, within a bound.
+func (ss *session) Close() { closeWithin(ss.pool, time.Second) }

@@ -120,7 +120,7 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 // ackTimeoutPass runs and commits the ack timeout pass.
 func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]restartedAlert, error) {
 	var restarted []restartedAlert
-	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) (err error) {
+	err := scheduler.BeginFunc(ctx, t.pool, func(tx pgx.Tx) (err error) {
 		restarted, err = ackTimeouts(ctx, tx, now)
 		return err
 	})
@@ -133,7 +133,8 @@ func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]restartedAl
 // runBatch claims, decides and writes one batch in one transaction, and returns its outcomes
 // once committed (none: nothing was due).
 func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, int64, error) {
-	tx, err := t.pool.Begin(ctx)
+	// Begun through the scheduler: it cannot commit once this run has lost its job lock.
+	tx, err := scheduler.Begin(ctx, t.pool)
 	if err != nil {
 		return nil, 0, fmt.Errorf("begin: %w", err)
 	}

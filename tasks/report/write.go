@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/opsworker/opsworker/scheduler"
 )
 
 // insertSQL never updates: a stored report is final, whoever wrote it and whatever changed since.
@@ -24,11 +27,17 @@ func insert(ctx context.Context, pool *pgxpool.Pool, d day, body *Body, text str
 	if err != nil {
 		return false, fmt.Errorf("encode report: %w", err)
 	}
-	tag, err := pool.Exec(ctx, insertSQL, d.tenant.id, Kind, d.date.pg(), d.start, d.end, d.tenant.zone, body.GeneratedAt, string(js), text)
+	// Through the scheduler's fence: a run that has lost its job lock writes nothing.
+	var wrote bool
+	err = scheduler.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, insertSQL, d.tenant.id, Kind, d.date.pg(), d.start, d.end, d.tenant.zone, body.GeneratedAt, string(js), text)
+		wrote = tag.RowsAffected() == 1
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("insert report: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return wrote, nil
 }
 
 const dateReportedSQL = `select exists (select 1 from reports where tenant_id = $1 and kind = $2 and period_date = $3)`
