@@ -21,9 +21,9 @@ import (
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
-// propertySequences is how many random sequences TestEditsAndRuns checks unless -rapid.checks
-// says otherwise (-short: a fifth). They are split between propertyWorkers, each on its own
-// database: the work is round trips to PostgreSQL, which two cores overlap.
+// propertySequences is how many random sequences TestEditsAndRuns checks (-short: a fifth). They
+// are split between propertyWorkers, each on its own database: the work is round trips to
+// PostgreSQL, which two cores overlap. -rapid.checks=N overrides it: N sequences per worker.
 const (
 	propertySequences = 1000
 	propertyWorkers   = 2

@@ -29,7 +29,14 @@ import (
 const ackTimeoutSQL = `
 with timed_out as (
     select a.id, a.tenant_id, a.acknowledged_at, a.acknowledged_by, a.escalation_step, a.escalation_loop,
-           a.escalation_pass, p.id as policy_id, p.tenant_id as policy_tenant_id, p.ack_timeout_minutes
+           a.escalation_pass, p.id as policy_id, p.tenant_id as policy_tenant_id, p.ack_timeout_minutes,
+           -- Another tenant's policy, and not recorded yet (evaluated for those rows only, each an
+           -- index probe of alert_events_alert_idx).
+           case when p.tenant_id <> a.tenant_id then
+               not exists (select 1 from alert_events e
+                           where e.alert_id = a.id and e.event = 'bad_policy'
+                             and e.details @> jsonb_build_object('policy_id', p.id))
+           end as foreign_new
     from escalation_policies p
     join alerts a on a.escalation_policy_id = p.id
     where p.ack_timeout_minutes is not null
@@ -49,11 +56,7 @@ with timed_out as (
                         and e.details @> '{"problem": "acknowledged_at_missing"}')
     for update of a skip locked
 ), foreign_policy as (
-    select t.* from timed_out t
-    where t.policy_tenant_id <> t.tenant_id
-      and not exists (select 1 from alert_events e
-                      where e.alert_id = t.id and e.event = 'bad_policy'
-                        and e.details @> jsonb_build_object('policy_id', t.policy_id))
+    select * from timed_out where foreign_new
 ), restarted as (
     update alerts a
     set status = 'triggered', acknowledged_at = null, acknowledged_by = null, escalation_step = null,

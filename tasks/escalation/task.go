@@ -66,8 +66,9 @@ func (t *Task) Name() string { return "escalation" }
 
 // Run escalates at now: first the ack timeout pass, then batches of due alerts until none is
 // left, ctx is done, or ctx's deadline is near. Each alert moves at most one step: once paged, it
-// is due again only at now + the step's delay. The summary counts committed work only; a batch
-// cut by ctx leaves no trace and its alerts are escalated by the next run.
+// is due again only at now + the step's delay, or (a step that paged nobody) a microsecond after
+// now, never at now. The summary counts committed work only; a batch cut by ctx leaves no trace
+// and its alerts are escalated by the next run.
 func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
 	log := scheduler.Logger(ctx)
 	var total counts
