@@ -160,6 +160,7 @@ func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.T
 		if written != nil {
 			d.follows(*written)
 			if !d.end.After(d.start) {
+				c.covered++
 				continue
 			}
 		}
@@ -181,7 +182,7 @@ func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.T
 				written = &d
 				log.Debug("report already written", "tenant_id", tn.id, "day", d.date.String())
 			} else {
-				log.Warn("report not written: the report of another date starts at the same instant (the tenant's zone moved by a day or more)",
+				log.Warn("report not written: the report of another date starts at the same instant (reports written before they were tiled overlap)",
 					"tenant_id", tn.id, "day", d.date.String(), "period_start", d.start)
 			}
 			continue
