@@ -8,54 +8,101 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ackTimeoutSQL returns to triggered, in one statement, every acknowledged alert whose policy's
-// ack timeout has passed, and records ack_timeout. The alert restarts at position 0 of the next
-// loop (escalation_step null, escalation_loop + 1) and is due at once, so the same run pages it;
-// the repeat limit is not consulted here, only after that pass. The policies with a timeout
-// drive the scan, each reading its own acknowledged alerts from alerts_acknowledged_idx. SKIP
-// LOCKED: a row another replica is restarting is that replica's; one it restarted and committed
-// meanwhile is re-checked, no longer acknowledged, and left alone.
+// ackTimeoutSQL is the ack timeout pass, in one statement. The policies with a timeout drive the
+// scan, each reading its own acknowledged alerts from alerts_acknowledged_idx (acknowledged_at
+// long enough ago, or null).
+//
+//   - An alert acknowledged at least the timeout ago, whose policy is its own tenant's, returns
+//     to triggered and records ack_timeout. It restarts at position 0 of the next loop of the
+//     same pass: escalation_step null, escalation_loop + 1, and escalation_rewound, which tells
+//     the batch that this null is the worker's own and not another service's restart. It is
+//     due at once, so the same run pages it; the repeat limit is not consulted here, only after
+//     that loop.
+//   - One whose policy belongs to another tenant keeps its acknowledgement: another tenant's
+//     timeout says nothing about it. bad_policy is recorded once (not again while the alert has a
+//     bad_policy event for that policy).
+//   - One acknowledged with acknowledged_at null cannot time out: it is left alone, and
+//     escalation_error (acknowledged_at_missing) is recorded once.
+//
+// FOR UPDATE SKIP LOCKED: a row another replica is handling is that replica's; one it restarted
+// and committed meanwhile is re-checked, no longer acknowledged, and left alone.
 const ackTimeoutSQL = `
 with timed_out as (
-    select a.id, a.acknowledged_at, a.acknowledged_by, p.ack_timeout_minutes
+    select a.id, a.tenant_id, a.acknowledged_at, a.acknowledged_by, a.escalation_step, a.escalation_loop,
+           a.escalation_pass, p.id as policy_id, p.tenant_id as policy_tenant_id, p.ack_timeout_minutes,
+           -- Another tenant's policy, and not recorded yet (evaluated for those rows only, each an
+           -- index probe of alert_events_alert_idx).
+           case when p.tenant_id <> a.tenant_id then
+               not exists (select 1 from alert_events e
+                           where e.alert_id = a.id and e.event = 'bad_policy'
+                             and e.details @> jsonb_build_object('policy_id', p.id))
+           end as foreign_new
     from escalation_policies p
     join alerts a on a.escalation_policy_id = p.id
     where p.ack_timeout_minutes is not null
       and a.status = 'acknowledged'
       and a.acknowledged_at <= $1::timestamptz - make_interval(mins => p.ack_timeout_minutes)
     for update of a skip locked
+), unstamped as (
+    select a.id, a.tenant_id, a.escalation_step, a.escalation_loop, a.escalation_pass, p.id as policy_id,
+           p.ack_timeout_minutes
+    from escalation_policies p
+    join alerts a on a.escalation_policy_id = p.id
+    where p.ack_timeout_minutes is not null
+      and a.status = 'acknowledged'
+      and a.acknowledged_at is null
+      and not exists (select 1 from alert_events e
+                      where e.alert_id = a.id and e.event = 'escalation_error'
+                        and e.details @> '{"problem": "acknowledged_at_missing"}')
+    for update of a skip locked
+), foreign_policy as (
+    select * from timed_out where foreign_new
 ), restarted as (
     update alerts a
-    set status = 'triggered', acknowledged_at = null, acknowledged_by = null,
-        escalation_step = null, escalation_loop = a.escalation_loop + 1, next_escalation_at = $1
+    set status = 'triggered', acknowledged_at = null, acknowledged_by = null, escalation_step = null,
+        escalation_loop = a.escalation_loop + 1, escalation_rewound = true, next_escalation_at = $1
     from timed_out t
-    where a.id = t.id
-    returning a.id, a.tenant_id, a.escalation_loop, t.acknowledged_at, t.acknowledged_by, t.ack_timeout_minutes
+    where a.id = t.id and t.policy_tenant_id = t.tenant_id
+    returning a.id, a.tenant_id, a.escalation_pass, a.escalation_loop, t.acknowledged_at, t.acknowledged_by,
+              t.ack_timeout_minutes
 )
-insert into alert_events (tenant_id, alert_id, at, event, escalation_loop, escalation_step, details)
-select tenant_id, id, $1, 'ack_timeout', escalation_loop, null,
+insert into alert_events (tenant_id, alert_id, at, event, escalation_pass, escalation_loop, escalation_step, details)
+select tenant_id, id, $1, 'ack_timeout', escalation_pass, escalation_loop, null,
        jsonb_build_object('acknowledged_at', acknowledged_at, 'acknowledged_by', acknowledged_by,
                           'ack_timeout_minutes', ack_timeout_minutes)
 from restarted
-returning tenant_id, alert_id, escalation_loop`
+union all
+select tenant_id, id, $1, 'bad_policy', escalation_pass, escalation_loop, escalation_step,
+       jsonb_build_object('policy_id', policy_id, 'reason', 'policy belongs to another tenant',
+                          'policy_tenant_id', policy_tenant_id, 'acknowledgement', 'kept')
+from foreign_policy
+union all
+select tenant_id, id, $1, 'escalation_error', escalation_pass, escalation_loop, escalation_step,
+       jsonb_build_object('problem', 'acknowledged_at_missing', 'policy_id', policy_id,
+                          'ack_timeout_minutes', ack_timeout_minutes)
+from unstamped
+returning event, tenant_id, alert_id, escalation_loop, details`
 
-// restartedAlert is an alert the ack timeout returned to triggered.
-type restartedAlert struct {
+// ackEvent is an event the ack timeout pass recorded: ack_timeout (the alert returned to
+// triggered), or bad data (bad_policy, escalation_error).
+type ackEvent struct {
+	Event    string
 	TenantID string
 	AlertID  int64
 	Loop     int32
+	Details  map[string]any
 }
 
 // ackTimeouts runs the ack timeout pass at now, in tx; the caller commits it before the batches,
 // which then escalate the restarted alerts like any other due alert.
-func ackTimeouts(ctx context.Context, tx pgx.Tx, now time.Time) ([]restartedAlert, error) {
+func ackTimeouts(ctx context.Context, tx pgx.Tx, now time.Time) ([]ackEvent, error) {
 	rows, err := tx.Query(ctx, ackTimeoutSQL, now)
 	if err != nil {
 		return nil, fmt.Errorf("ack timeouts: %w", err)
 	}
-	restarted, err := pgx.CollectRows(rows, pgx.RowToStructByPos[restartedAlert])
+	acks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ackEvent])
 	if err != nil {
 		return nil, fmt.Errorf("ack timeouts: %w", err)
 	}
-	return restarted, nil
+	return acks, nil
 }

@@ -54,7 +54,8 @@ func TestBadDataDoesNotStopTheOthers(t *testing.T) {
 	task := escalation.New(tm.pool, escalation.Options{BatchSize: 4}) // the bad ones spread over batches
 	s := tm.run(task, t0)
 	wantSummary(t, s, map[string]int{
-		"alerts_escalated": 5, // good, good too, unknown zone, deleted sched, deleted resp
+		"alerts_escalated": 4, // good, good too, unknown zone, deleted resp
+		"nobody_paged":     1, // deleted sched
 		"pages":            2 + 2 + 1 + 1,
 		"errors":           3, // unknown zone, deleted sched (no targets left), no tenant
 		"no_policy":        2,
@@ -79,15 +80,15 @@ func TestBadDataDoesNotStopTheOthers(t *testing.T) {
 	}
 	tm.wantState(a, at(0), 0, t0.Add(minutes(5)))
 
-	// The deleted schedule took its target with it: the step pages nobody, says so, and advances,
-	// so step 1 pages c five minutes later.
+	// The deleted schedule took its target with it: the step pages nobody, says so, and advances
+	// without waiting its delay, so the next run pages step 1.
 	a = alerts["deleted sched"]
 	wantPages(t, tm.pages(a))
-	wantKinds(t, tm.eventKinds(a), "escalation_error", "escalated")
+	wantKinds(t, tm.eventKinds(a), "escalation_error", "nobody_paged")
 	if d := tm.events(a)[0].Details; d["problem"] != "step_has_no_targets" || d["position"] != float64(0) {
 		t.Fatalf("deleted schedule: %v", d)
 	}
-	tm.wantState(a, at(0), 0, t0.Add(minutes(5)))
+	tm.wantState(a, at(0), 0, t0.Add(time.Microsecond))
 
 	// The deleted responder's target is gone; the schedule is paged.
 	a = alerts["deleted resp"]
@@ -111,8 +112,8 @@ func TestBadDataDoesNotStopTheOthers(t *testing.T) {
 		tm.wantState(a, nil, 0, time.Time{})
 	}
 
-	// Five minutes later the deleted schedule's alert pages step 1, the one-step policies are
-	// exhausted, and the stopped alerts stay stopped.
+	// Five minutes later (the first run after t0) the deleted schedule's alert pages step 1, the
+	// one-step policies are exhausted, and the stopped alerts stay stopped.
 	s = tm.run(task, t0.Add(minutes(5)))
 	wantSummary(t, s, map[string]int{"alerts_escalated": 1, "pages": 1, "policies_exhausted": 3,
 		"no_policy": 0, "bad_policy": 0, "errors": 0})

@@ -15,7 +15,8 @@ import (
 // escalate the same alert at the same step. alerts_due_idx serves the WHERE and the ORDER BY,
 // so the cost is that of the due alerts only.
 const claimSQL = `
-select id, tenant_id, escalation_policy_id, escalation_step, escalation_loop
+select id, tenant_id, escalation_policy_id, escalation_step, escalation_loop, escalation_pass,
+       escalated_policy_id, escalation_rewound
 from alerts
 where status = 'triggered' and next_escalation_at <= $1
 order by next_escalation_at, id
@@ -30,7 +31,7 @@ func claim(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]dueAlert
 	}
 	alerts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dueAlert, error) {
 		var a dueAlert
-		err := row.Scan(&a.ID, &a.TenantID, &a.PolicyID, &a.Step, &a.Loop)
+		err := row.Scan(&a.ID, &a.TenantID, &a.PolicyID, &a.Step, &a.Loop, &a.Pass, &a.EscalatedPolicyID, &a.Rewound)
 		return a, err
 	})
 	if err != nil {

@@ -9,6 +9,11 @@
 // number of set-based statements. A batch commits or leaves no trace; logs and metrics follow
 // the commit, so they never report work that was rolled back.
 //
+// Another service restarts an alert (reopened, reset, moved to another policy) by setting
+// escalation_step = null, or the worker sees that the alert's policy is not the one it last
+// escalated with: a restart begins a new pass from the first step, and the pass is part of the
+// outbox's key, so its pages are new pages (see decide in plan.go).
+//
 // Bad data written by other services (a schedule with an unknown zone, a deleted schedule or
 // responder, a policy without steps, an alert of a tenant that is not in tenants) is recorded on
 // the alert's timeline as an event and never stops the other alerts; see plan.go for what each

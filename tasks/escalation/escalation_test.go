@@ -179,6 +179,10 @@ func TestAckTimeoutRestartsFromTheFirstStep(t *testing.T) {
 		t.Fatalf("after the timeout: status %s, acknowledged_at %v, acknowledged_by %v", status, ackAt, ackBy)
 	}
 	tm.wantState(alert, at(0), 1, now.Add(minutes(5)))
+	// Not a restart: the same pass, the next loop.
+	if pass, pages := tm.passOf(alert); pass != 0 || !slices.Equal(pages, []int32{0, 0, 0}) {
+		t.Fatalf("pass %d, pages' passes %v", pass, pages)
+	}
 	wantPages(t, tm.pages(alert),
 		notification{Responder: tm.a, Loop: 0, Step: 0},
 		notification{Responder: tm.b, Loop: 0, Step: 1},
@@ -221,34 +225,6 @@ func TestScheduleOverrides(t *testing.T) {
 			wantPages(t, tm.pages(alert), notification{Responder: tc.want(tm), Schedule: tm.sched})
 		})
 	}
-}
-
-func TestNobodyOnCallStillAdvances(t *testing.T) {
-	t.Parallel()
-	tm := newTeam(t)
-	empty := tm.schedule(tm.tenantID, "starts tomorrow", "UTC")
-	tm.dailyLayer(empty, 1, t0.Add(24*time.Hour), tm.b)
-	p := tm.policy(tm.tenantID, 0)
-	tm.step(p, 0, 5, scheduleT(empty))
-	tm.step(p, 1, 5, responderT(tm.c))
-	alert := tm.alert(tm.tenantID, p, t0)
-	task := escalation.New(tm.pool, escalation.Options{})
-
-	s := tm.run(task, t0)
-	wantSummary(t, s, map[string]int{"alerts_escalated": 1, "pages": 0, "no_one_on_call": 1, "errors": 0})
-	tm.wantState(alert, at(0), 0, t0.Add(minutes(5)))
-	evs := tm.events(alert)
-	wantKinds(t, tm.eventKinds(alert), "no_one_on_call", "escalated")
-	if evs[0].Details["schedule_id"] != float64(empty) || *evs[0].Step != 0 {
-		t.Fatalf("no_one_on_call event %v", evs[0])
-	}
-	if fmt.Sprint(evs[1].Details["responder_ids"]) != "[]" {
-		t.Fatalf("escalated event %v", evs[1])
-	}
-
-	s = tm.run(task, t0.Add(minutes(5)))
-	wantSummary(t, s, map[string]int{"alerts_escalated": 1, "pages": 1, "no_one_on_call": 0})
-	wantPages(t, tm.pages(alert), notification{Responder: tm.c, Step: 1})
 }
 
 func TestCatchUpAfterDowntimePagesOneStepPerRun(t *testing.T) {

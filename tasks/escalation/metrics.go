@@ -9,7 +9,7 @@ import (
 // metrics are the task's counters. They exist even without a registerer, so the code that
 // counts never checks.
 type metrics struct {
-	pages, escalated, exhausted, noOneOnCall, ackTimeouts, errors prometheus.Counter
+	pages, escalated, exhausted, noOneOnCall, nobodyPaged, restarts, ackTimeouts, errors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -21,8 +21,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		escalated:   counter("alerts_escalated_total", "Escalation steps taken: an alert advanced one step."),
 		exhausted:   counter("policies_exhausted_total", "Alerts whose escalation policy ran out of steps and repeats."),
 		noOneOnCall: counter("no_one_on_call_total", "Schedules that had nobody on call when an escalation step paged them."),
+		nobodyPaged: counter("nobody_paged_total", "Escalation steps that paged nobody (every target failed or had nobody on call): the next step is due at once."),
+		restarts:    counter("restarts_total", "Alerts whose escalation restarted from the first step in a new pass (reopened, reset or moved to another policy)."),
 		ackTimeouts: counter("ack_timeouts_total", "Acknowledged alerts returned to triggered by their policy's ack timeout."),
-		errors:      counter("errors_total", "Bad data met while escalating (escalation_error events)."),
+		errors:      counter("errors_total", "Bad data met while escalating (escalation_error events, including those of the ack timeout pass)."),
 	}
 }
 
@@ -32,6 +34,8 @@ func (m *metrics) add(c counts) {
 	m.escalated.Add(float64(c.alertsEscalated))
 	m.exhausted.Add(float64(c.policiesExhausted))
 	m.noOneOnCall.Add(float64(c.noOneOnCall))
+	m.nobodyPaged.Add(float64(c.nobodyPaged))
+	m.restarts.Add(float64(c.restarts))
 	m.ackTimeouts.Add(float64(c.ackTimeouts))
 	m.errors.Add(float64(c.errors))
 }

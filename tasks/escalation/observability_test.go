@@ -48,6 +48,8 @@ func TestMetricsCountCommittedWorkOnly(t *testing.T) {
 		"opsworker_escalation_alerts_escalated_total":   0,
 		"opsworker_escalation_policies_exhausted_total": 0,
 		"opsworker_escalation_no_one_on_call_total":     0,
+		"opsworker_escalation_nobody_paged_total":       0,
+		"opsworker_escalation_restarts_total":           0,
 		"opsworker_escalation_ack_timeouts_total":       0,
 		"opsworker_escalation_errors_total":             0,
 	}
@@ -98,12 +100,12 @@ func TestLogsALinePerEscalatedAlert(t *testing.T) {
 			}
 		}
 	}
-	want := fmt.Sprintf("map[level:INFO loop:0 msg:alert escalated responder_ids:[%d %d] schedule_ids:[%d] step:0 tenant_id:t1 alert_id:%d]",
+	want := fmt.Sprintf("map[level:INFO loop:0 pass:0 msg:alert escalated responder_ids:[%d %d] schedule_ids:[%d] step:0 tenant_id:t1 alert_id:%d]",
 		tm.a, tm.b, tm.sched, alert)
 	delete(line, "time")
-	got := fmt.Sprintf("map[level:%v loop:%v msg:%v responder_ids:%v schedule_ids:%v step:%v tenant_id:%v alert_id:%v]",
-		line["level"], line["loop"], line["msg"], line["responder_ids"], line["schedule_ids"], line["step"], line["tenant_id"], line["alert_id"])
-	if got != want || len(line) != 8 {
+	got := fmt.Sprintf("map[level:%v loop:%v pass:%v msg:%v responder_ids:%v schedule_ids:%v step:%v tenant_id:%v alert_id:%v]",
+		line["level"], line["loop"], line["pass"], line["msg"], line["responder_ids"], line["schedule_ids"], line["step"], line["tenant_id"], line["alert_id"])
+	if got != want || len(line) != 9 {
 		t.Fatalf("log line %v\nwant %s\nlog:\n%s", line, want, buf.String())
 	}
 }

@@ -73,7 +73,7 @@ func TestPlanWalksThePolicy(t *testing.T) {
 			name = fmt.Sprintf("after position %d, loop %d", *tc.step, tc.loop)
 		}
 		t.Run(name, func(t *testing.T) {
-			o := plan(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7), Step: tc.step, Loop: tc.loop}, testData(), now)
+			o := settled(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7), Step: tc.step, Loop: tc.loop}, testData())
 			if o.Kind != tc.kind || !eq(o.Step, tc.wantStep) || o.Loop != tc.wantLoop {
 				t.Fatalf("kind %d step %v loop %d, want %d %v %d", o.Kind, o.Step, o.Loop, tc.kind, tc.wantStep, tc.wantLoop)
 			}
@@ -91,12 +91,19 @@ func TestPlanWalksThePolicy(t *testing.T) {
 	}
 }
 
+// settled plans a's escalation and settles it as if the outbox took every page.
+func settled(a dueAlert, d *batchData) outcome {
+	o := plan(a, d, now)
+	o.settle(func(int64) bool { return true }, now)
+	return o
+}
+
 func eq(a, b *int32) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 func TestPlanDeduplicatesAndRecordsTheSchedule(t *testing.T) {
 	d := testData()
 	d.onCall[100] = onCall{TenantID: "t1", ResponderID: 1, OK: true} // also a direct target
-	o := plan(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d, now)
+	o := settled(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
 	if len(o.Pages) != 1 || o.Pages[0].ResponderID != 1 || o.Pages[0].ScheduleID == nil || *o.Pages[0].ScheduleID != 100 {
 		t.Fatalf("pages %+v", o.Pages)
 	}
@@ -134,7 +141,7 @@ func TestPlanBadData(t *testing.T) {
 			kind:   kindEscalated, wantPaged: []int64{4}, wantEvents: []string{"escalation_error", "escalated"}, problem: problemResponderNotFound},
 		{name: "no targets", alert: dueAlert{TenantID: "t1", PolicyID: ptr[int64](7)},
 			change: func(d *batchData) { d.policies[7].Steps[0].Targets = nil },
-			kind:   kindEscalated, wantEvents: []string{"escalation_error", "escalated"}, problem: problemStepHasNoTargets},
+			kind:   kindEscalated, wantEvents: []string{"escalation_error", "nobody_paged"}, problem: problemStepHasNoTargets},
 		{name: "tenant missing", alert: dueAlert{TenantID: "t1", PolicyID: ptr[int64](7)},
 			change: func(d *batchData) { d.tenants = map[string]bool{} },
 			kind:   kindNoTenant, wantEvents: []string{"escalation_error"}, problem: problemTenantNotFound},
@@ -144,7 +151,7 @@ func TestPlanBadData(t *testing.T) {
 			if tc.change != nil {
 				tc.change(d)
 			}
-			o := plan(tc.alert, d, now)
+			o := settled(tc.alert, d)
 			if o.Kind != tc.kind || !slices.Equal(responders(o), tc.wantPaged) || !slices.Equal(kinds(o), tc.wantEvents) {
 				t.Fatalf("kind %d paged %v events %v", o.Kind, responders(o), kinds(o))
 			}

@@ -1,20 +1,32 @@
 package escalation
 
-import "github.com/opsworker/opsworker/scheduler"
+import (
+	"log/slog"
+
+	"github.com/opsworker/opsworker/scheduler"
+)
 
 // counts is what a run (or one batch of it) did, as committed.
 type counts struct {
 	alertsEscalated, pages, noOneOnCall, policiesExhausted, ackTimeouts int
-	noPolicy, badPolicy, errors, batches                                int
+	nobodyPaged, restarts, noPolicy, badPolicy, errors, batches         int
 }
 
-// countBatch counts a committed batch: pages are the notifications actually inserted.
-func countBatch(outcomes []outcome, pages int64) counts {
-	c := counts{pages: int(pages), batches: 1}
+// countBatch counts a committed batch: pages are the notifications actually inserted, and an
+// alert counts as escalated only when its step paged someone.
+func countBatch(outcomes []outcome, pages []insertedPage) counts {
+	c := counts{pages: len(pages), batches: 1}
 	for _, o := range outcomes {
 		switch o.Kind {
 		case kindEscalated:
-			c.alertsEscalated++
+			if o.Empty {
+				c.nobodyPaged++
+			} else {
+				c.alertsEscalated++
+			}
+			if o.restart != "" {
+				c.restarts++
+			}
 		case kindExhausted:
 			c.policiesExhausted++
 		case kindNoPolicy:
@@ -35,12 +47,42 @@ func countBatch(outcomes []outcome, pages int64) counts {
 	return c
 }
 
+// countAcks counts the ack timeout pass's events.
+func countAcks(acks []ackEvent) counts {
+	var c counts
+	for _, a := range acks {
+		switch a.Event {
+		case eventAckTimeout:
+			c.ackTimeouts++
+		case eventBadPolicy:
+			c.badPolicy++
+		case eventError:
+			c.errors++
+		}
+	}
+	return c
+}
+
+// logAcks logs the ack timeout pass's events: a restart at info, bad data at warn.
+func logAcks(log *slog.Logger, acks []ackEvent) {
+	for _, a := range acks {
+		switch a.Event {
+		case eventAckTimeout:
+			log.Info("alert acknowledgement timed out", "tenant_id", a.TenantID, "alert_id", a.AlertID, "loop", a.Loop)
+		default:
+			log.Warn("alert escalation problem", "tenant_id", a.TenantID, "alert_id", a.AlertID, "event", a.Event, "details", a.Details)
+		}
+	}
+}
+
 func (c *counts) add(o counts) {
 	c.alertsEscalated += o.alertsEscalated
 	c.pages += o.pages
 	c.noOneOnCall += o.noOneOnCall
 	c.policiesExhausted += o.policiesExhausted
 	c.ackTimeouts += o.ackTimeouts
+	c.nobodyPaged += o.nobodyPaged
+	c.restarts += o.restarts
 	c.noPolicy += o.noPolicy
 	c.badPolicy += o.badPolicy
 	c.errors += o.errors
@@ -53,6 +95,8 @@ func (c counts) summary() scheduler.Summary {
 		"alerts_escalated":   c.alertsEscalated,
 		"pages":              c.pages,
 		"no_one_on_call":     c.noOneOnCall,
+		"nobody_paged":       c.nobodyPaged,
+		"restarts":           c.restarts,
 		"policies_exhausted": c.policiesExhausted,
 		"ack_timeouts":       c.ackTimeouts,
 		"no_policy":          c.noPolicy,

@@ -66,20 +66,20 @@ func (t *Task) Name() string { return "escalation" }
 
 // Run escalates at now: first the ack timeout pass, then batches of due alerts until none is
 // left, ctx is done, or ctx's deadline is near. Each alert moves at most one step: once paged, it
-// is due again only at now + the step's delay. The summary counts committed work only; a batch
-// cut by ctx leaves no trace and its alerts are escalated by the next run.
+// is due again only at now + the step's delay, or (a step that paged nobody) a microsecond after
+// now, never at now. The summary counts committed work only; a batch cut by ctx leaves no trace
+// and its alerts are escalated by the next run.
 func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
 	log := scheduler.Logger(ctx)
 	var total counts
 
 	// A failed ack timeout pass fails the run, but only after the escalations: it must not stop
 	// the pages of every other alert.
-	restarted, ackErr := t.ackTimeoutPass(ctx, now)
-	total.ackTimeouts = len(restarted)
-	t.metrics.add(counts{ackTimeouts: len(restarted)})
-	for _, r := range restarted {
-		log.Info("alert acknowledgement timed out", "tenant_id", r.TenantID, "alert_id", r.AlertID, "loop", r.Loop)
-	}
+	acks, ackErr := t.ackTimeoutPass(ctx, now)
+	c := countAcks(acks)
+	total.add(c)
+	t.metrics.add(c)
+	logAcks(log, acks)
 
 	// starting ends t.stopMargin before the deadline: no batch but the first starts after it.
 	starting := ctx
@@ -118,25 +118,25 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 }
 
 // ackTimeoutPass runs and commits the ack timeout pass.
-func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]restartedAlert, error) {
-	var restarted []restartedAlert
+func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]ackEvent, error) {
+	var acks []ackEvent
 	err := scheduler.BeginFunc(ctx, t.pool, func(tx pgx.Tx) (err error) {
-		restarted, err = ackTimeouts(ctx, tx, now)
+		acks, err = ackTimeouts(ctx, tx, now)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("escalation: %w", err)
 	}
-	return restarted, nil
+	return acks, nil
 }
 
-// runBatch claims, decides and writes one batch in one transaction, and returns its outcomes
-// once committed (none: nothing was due).
-func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, int64, error) {
+// runBatch claims, decides and writes one batch in one transaction, and returns its outcomes and
+// the pages it inserted once committed (none: nothing was due).
+func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, []insertedPage, error) {
 	// Begun through the scheduler: it cannot commit once this run has lost its job lock.
 	tx, err := scheduler.Begin(ctx, t.pool)
 	if err != nil {
-		return nil, 0, fmt.Errorf("begin: %w", err)
+		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	// After a commit this is a no-op; after a failure (a cancelled ctx included) it ends the
 	// transaction, so nothing of the batch stays.
@@ -144,12 +144,12 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcom
 
 	alerts, err := claim(ctx, tx, now, t.batchSize)
 	if err != nil || len(alerts) == 0 {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	t.at(ctx, hookClaimed, batch)
 	data, err := load(ctx, tx, alerts, now)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	outcomes := make([]outcome, len(alerts))
 	for i, a := range alerts {
@@ -157,11 +157,11 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcom
 	}
 	pages, err := write(ctx, tx, outcomes, now)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	t.at(ctx, hookWritten, batch)
 	if err := tx.Commit(ctx); err != nil {
-		return nil, 0, fmt.Errorf("commit: %w", err)
+		return nil, nil, fmt.Errorf("commit: %w", err)
 	}
 	t.at(ctx, hookCommitted, batch)
 	return outcomes, pages, nil
@@ -173,8 +173,8 @@ func (t *Task) at(ctx context.Context, point string, batch int) {
 	}
 }
 
-// logBatch logs a committed batch: a line per escalated alert (info), per problem (warn), per
-// exhausted or policy-less alert (info), and one for the batch (debug).
+// logBatch logs a committed batch: a line per escalated alert (info), per problem and per step
+// that paged nobody (warn), per exhausted alert (info), and one for the batch (debug).
 func logBatch(log *slog.Logger, batch int, outcomes []outcome, c counts) {
 	for _, o := range outcomes {
 		a := o.Alert
@@ -186,11 +186,17 @@ func logBatch(log *slog.Logger, batch int, outcomes []outcome, c counts) {
 				log.Warn("nobody on call", "tenant_id", a.TenantID, "alert_id", a.ID, "schedule_id", ev.Details["schedule_id"])
 			case eventPolicyExhausted:
 				log.Info("escalation policy exhausted", "tenant_id", a.TenantID, "alert_id", a.ID, "loop", o.Loop)
+			case eventNobodyPaged:
+				log.Warn("escalation step paged nobody; the next step is due at once", "tenant_id", a.TenantID, "alert_id", a.ID,
+					"step", *o.Step, "loop", o.Loop, "pass", o.Pass)
+			case eventEscalated:
+				args := []any{"tenant_id", a.TenantID, "alert_id", a.ID, "step", *o.Step, "loop", o.Loop, "pass", o.Pass,
+					"responder_ids", o.Paged, "schedule_ids", o.ScheduleIDs}
+				if r, ok := ev.Details["restart"]; ok {
+					args = append(args, "restart", r)
+				}
+				log.Info("alert escalated", args...)
 			}
-		}
-		if o.Kind == kindEscalated {
-			log.Info("alert escalated", "tenant_id", a.TenantID, "alert_id", a.ID, "step", *o.Step, "loop", o.Loop,
-				"responder_ids", o.responderIDs(), "schedule_ids", o.ScheduleIDs)
 		}
 	}
 	log.Debug("escalation batch committed", "batch", batch, "alerts", len(outcomes),

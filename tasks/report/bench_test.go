@@ -165,7 +165,6 @@ func BenchmarkReport100kAlerts(b *testing.B) {
 func explainAll(f *fixture) {
 	start, end := ts(f.t, benchStart), ts(f.t, benchEnd)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	at := func(h int) time.Time { return time.Date(2027, 5, 4, h, 0, 0, 0, berlin) }
 	conn, err := f.pool.Acquire(f.ctx)
 	if err != nil {
 		f.t.Fatal(err)
@@ -178,7 +177,7 @@ func explainAll(f *fixture) {
 	}{
 		{"alerts", report.AlertsSQL, []any{"bench", start, end}},
 		{"escalations", report.EscalationsSQL, []any{"bench", start, end}},
-		{"pages", report.PagesSQL, []any{"bench", start, end, at(8), at(18), at(22)}},
+		{"pages", report.PagesSQL, report.PagesArgs("bench", start, end, berlin)},
 		{"sources", report.SourcesSQL, []any{"bench", start, end, 5}},
 	} {
 		placeholders := make([]string, len(q.args))

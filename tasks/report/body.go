@@ -33,20 +33,37 @@ type Tenant struct {
 	Name string `json:"name"`
 }
 
-// Period is the local day reported: [Start, End), local midnight to local midnight.
+// Period is the time reported, [Start, End): the local day, local midnight to local midnight,
+// unless Tiled says otherwise.
 type Period struct {
 	Date     string    `json:"date"` // the local date, YYYY-MM-DD
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"`
 	TimeZone string    `json:"time_zone"` // tenants.time_zone when the report was written
-	Hours    float64   `json:"hours"`     // 24, or 23 / 25 on DST changes
+	Hours    float64   `json:"hours"`     // 24, or 23 / 25 on DST changes; other lengths when tiled
+	// Tiled is set (null otherwise) when the period is not the local day: a tenant's reports
+	// tile time, so after a change of its zone the day starts where the previous report ended,
+	// or ends where the next one starts, and is longer or shorter than the local day; no instant
+	// is in two reports or in none.
+	Tiled *Tiling `json:"tiled"`
+}
+
+// Tiling is how a period differs from its local day.
+type Tiling struct {
+	// LocalDayStart and LocalDayEnd are the local day's midnights in TimeZone.
+	LocalDayStart time.Time `json:"local_day_start"`
+	LocalDayEnd   time.Time `json:"local_day_end"`
+	// PreviousTimeZone is the zone of the report the period starts after, when the period does
+	// not start at local midnight ("" otherwise); NextTimeZone the same for its end.
+	PreviousTimeZone string `json:"previous_time_zone,omitempty"`
+	NextTimeZone     string `json:"next_time_zone,omitempty"`
 }
 
 // Alerts counts the tenant's alerts by what happened to them in the period.
 type Alerts struct {
 	Triggered    int64 `json:"triggered"`    // created_at in the period
-	Acknowledged int64 `json:"acknowledged"` // acknowledged_at in the period
-	Resolved     int64 `json:"resolved"`     // resolved_at in the period
+	Acknowledged int64 `json:"acknowledged"` // acknowledged_at in the period (bad timestamps included)
+	Resolved     int64 `json:"resolved"`     // resolved_at in the period (bad timestamps included)
 	// OpenAtEnd counts alerts created before the end of the period and not resolved before it
 	// (resolved_at null or >= end), whatever day they were created.
 	OpenAtEnd int64 `json:"open_at_end"`
@@ -58,17 +75,22 @@ type Alerts struct {
 // percentile_cont: sort the n values, take the value at 0-based position p*(n-1), interpolating
 // linearly between the two neighbours when it falls between them). All three are rounded to the
 // millisecond, which makes them deterministic whatever the plan's summation order. With Count 0
-// they are null.
+// they are null. A duration that comes out negative (acknowledged or resolved before the alert
+// was created: another service's clock or bad data) is left out of all four and counted in
+// BadTimestamps instead.
 type Durations struct {
-	Count       int64    `json:"count"`
-	MeanSeconds *float64 `json:"mean_seconds"`
-	P50Seconds  *float64 `json:"p50_seconds"`
-	P90Seconds  *float64 `json:"p90_seconds"`
+	Count         int64    `json:"count"`
+	BadTimestamps int64    `json:"bad_timestamps"`
+	MeanSeconds   *float64 `json:"mean_seconds"`
+	P50Seconds    *float64 `json:"p50_seconds"`
+	P90Seconds    *float64 `json:"p90_seconds"`
 }
 
 // Escalations counts the alert_events the escalation task recorded in the period.
 type Escalations struct {
-	Total  int64       `json:"total"`   // 'escalated' events: steps paged
+	// Total counts 'escalated' events: steps that paged someone. A step that reached nobody
+	// records 'nobody_paged' instead and is not an escalation.
+	Total  int64       `json:"total"`
 	ByStep []StepCount `json:"by_step"` // the same, by escalation step, ascending
 	// PoliciesExhausted counts alerts with a 'policy_exhausted' event in the period: every step
 	// and repeat was paged and nobody acknowledged.

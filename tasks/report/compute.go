@@ -25,6 +25,7 @@ func (t *Task) compute(ctx context.Context, d day, scheds scheduleSet, now time.
 			End:      d.end.In(loc),
 			TimeZone: d.tenant.zone,
 			Hours:    hours(d.end.Sub(d.start)),
+			Tiled:    d.tiled(),
 		},
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}

@@ -1,6 +1,12 @@
 // Package report is the daily report task: for every tenant and every finished local day (in the
 // tenant's time zone, so 23 or 25 hours long on DST days) among the last CatchupDays that has no
-// daily report yet, it computes the day's operations report and inserts it into reports.
+// daily report yet and did not end before the tenant was created, it computes the day's
+// operations report and inserts it into reports.
+//
+// Reports tile time: a day's period starts where the tenant's report of the day before ended and
+// ends where the report of the day after starts (tile.go). Under one zone those are the local
+// midnights; after a change of the tenant's zone the first day in the new zone is longer or
+// shorter, and says so, and no instant is reported twice or never.
 //
 // A run finds the missing days of all tenants with one query (candidate days computed in Go,
 // anti-joined to reports in SQL on the tenant's local date), then computes each report with a

@@ -9,15 +9,17 @@ import (
 
 // The report's aggregates: four statements per report, whatever the day's volume. Every one is
 // a range scan of one tenant's rows on an index of 00004_reports.sql (or 00003's), aggregated in
-// PostgreSQL. $1 is the tenant, [$2, $3) the period.
+// PostgreSQL. $1 is the tenant, [$2, $3) the period (the local day, or a tiled period; see tile).
 
 // alertsSQL counts alerts and summarises time to acknowledge and to resolve (see Durations).
 // Each duration is an exact bigint of microseconds (date_part's float8 seconds carry the exact
 // microsecond count to well within 0.5 µs for any duration under a century, and round recovers
 // it): the mean is then an exact numeric, the percentiles interpolate exact float8 integers, and
 // neither depends on the order the plan feeds rows in. Microseconds are far cheaper to aggregate
-// than numeric seconds. "Open at the end" is split in two so both halves stay small ranges:
-// alerts still unresolved (a partial index), and alerts resolved since the end.
+// than numeric seconds. A negative duration (acknowledged or resolved before created, by
+// another service's clock) is bad data: it is counted apart and left out of the statistics.
+// "Open at the end" is split in two so both halves stay small ranges: alerts still unresolved (a
+// partial index), and alerts resolved since the end.
 const alertsSQL = `
 with ack as (
     select round(date_part('epoch', acknowledged_at - created_at) * 1e6)::bigint as us
@@ -28,30 +30,34 @@ with ack as (
     from alerts
     where tenant_id = $1 and resolved_at >= $2 and resolved_at < $3
 ), ack_stats as (
-    select count(*) as n, avg(us) as mean, percentile_cont(array[0.5, 0.9]) within group (order by us) as p
+    select count(*) filter (where us >= 0) as n, count(*) filter (where us < 0) as bad,
+           avg(us) filter (where us >= 0) as mean,
+           percentile_cont(array[0.5, 0.9]) within group (order by us) filter (where us >= 0) as p
     from ack
 ), res_stats as (
-    select count(*) as n, avg(us) as mean, percentile_cont(array[0.5, 0.9]) within group (order by us) as p
+    select count(*) filter (where us >= 0) as n, count(*) filter (where us < 0) as bad,
+           avg(us) filter (where us >= 0) as mean,
+           percentile_cont(array[0.5, 0.9]) within group (order by us) filter (where us >= 0) as p
     from res
 )
 select
     (select count(*) from alerts where tenant_id = $1 and created_at >= $2 and created_at < $3),
     (select count(*) from alerts where tenant_id = $1 and resolved_at is null and created_at < $3)
       + (select count(*) from alerts where tenant_id = $1 and resolved_at >= $3 and created_at < $3),
-    a.n, round(a.mean / 1e6, 3)::float8, round(a.p[1]::numeric / 1e6, 3)::float8, round(a.p[2]::numeric / 1e6, 3)::float8,
-    r.n, round(r.mean / 1e6, 3)::float8, round(r.p[1]::numeric / 1e6, 3)::float8, round(r.p[2]::numeric / 1e6, 3)::float8
+    a.n, a.bad, round(a.mean / 1e6, 3)::float8, round(a.p[1]::numeric / 1e6, 3)::float8, round(a.p[2]::numeric / 1e6, 3)::float8,
+    r.n, r.bad, round(r.mean / 1e6, 3)::float8, round(r.p[1]::numeric / 1e6, 3)::float8, round(r.p[2]::numeric / 1e6, 3)::float8
 from ack_stats a, res_stats r`
 
 func queryAlerts(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
 	tta, ttr := &b.TimeToAcknowledge, &b.TimeToResolve
 	err := tx.QueryRow(ctx, alertsSQL, d.tenant.id, d.start, d.end).Scan(
 		&b.Alerts.Triggered, &b.Alerts.OpenAtEnd,
-		&tta.Count, &tta.MeanSeconds, &tta.P50Seconds, &tta.P90Seconds,
-		&ttr.Count, &ttr.MeanSeconds, &ttr.P50Seconds, &ttr.P90Seconds)
+		&tta.Count, &tta.BadTimestamps, &tta.MeanSeconds, &tta.P50Seconds, &tta.P90Seconds,
+		&ttr.Count, &ttr.BadTimestamps, &ttr.MeanSeconds, &ttr.P50Seconds, &ttr.P90Seconds)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
-	b.Alerts.Acknowledged, b.Alerts.Resolved = tta.Count, ttr.Count
+	b.Alerts.Acknowledged, b.Alerts.Resolved = tta.Count+tta.BadTimestamps, ttr.Count+ttr.BadTimestamps
 	return nil
 }
 
@@ -99,26 +105,31 @@ func queryEscalations(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
 	return nil
 }
 
-// pagesSQL counts notifications by responder and by hour bucket: [$2, $4) and [$6, $3) are sleep
-// hours, [$4, $5) business hours ($4 = $5 on weekends), [$5, $6) off hours. The buckets are
-// disjoint and cover the period, so they sum to the total.
+// pagesSQL counts notifications by responder and by hour bucket: $4 are the first instants of
+// the period's stretches of business, off and sleep hours, in order, and $5 their buckets (see
+// hourBuckets), so width_bucket finds each page's stretch. The stretches are disjoint and cover
+// the period, so the buckets sum to the total.
 const pagesSQL = `
 select n.responder_id, coalesce(r.name, ''), n.total, n.business, n.off, n.sleep
 from (
     select responder_id,
            count(*) as total,
-           count(*) filter (where created_at >= $4 and created_at < $5) as business,
-           count(*) filter (where created_at >= $5 and created_at < $6) as off,
-           count(*) filter (where created_at < $4 or created_at >= $6) as sleep
-    from notifications
-    where tenant_id = $1 and created_at >= $2 and created_at < $3
+           count(*) filter (where bucket = 'business') as business,
+           count(*) filter (where bucket = 'off') as off,
+           count(*) filter (where bucket = 'sleep') as sleep
+    from (
+        select responder_id, ($5::text[])[width_bucket(created_at, $4::timestamptz[])] as bucket
+        from notifications
+        where tenant_id = $1 and created_at >= $2 and created_at < $3
+    ) p
     group by responder_id
 ) n
 left join responders r on r.id = n.responder_id
 order by n.total desc, n.responder_id`
 
 func queryPages(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
-	rows, err := tx.Query(ctx, pagesSQL, d.tenant.id, d.start, d.end, d.sleepEnd, d.bizEnd, d.sleepBeg)
+	edges, buckets := hourBuckets(d.start, d.end, d.tenant.loc)
+	rows, err := tx.Query(ctx, pagesSQL, d.tenant.id, d.start, d.end, edges, buckets)
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}

@@ -21,7 +21,19 @@ func render(b *Body) string {
 	p := b.Period
 
 	line("Daily report: %s (%s), %s %s", b.Tenant.Name, b.Tenant.ID, p.Start.Weekday(), p.Date)
-	line("Period: %s to %s, %s (%g h)", p.Start.Format("2006-01-02 15:04 MST"), p.End.Format("2006-01-02 15:04 MST"), p.TimeZone, p.Hours)
+	const stamp = "2006-01-02 15:04 MST"
+	line("Period: %s to %s, %s (%g h)", p.Start.Format(stamp), p.End.Format(stamp), p.TimeZone, p.Hours)
+	if tl := p.Tiled; tl != nil {
+		var why []string
+		if tl.PreviousTimeZone != "" {
+			why = append(why, fmt.Sprintf("starts where the previous report (%s) ended", tl.PreviousTimeZone))
+		}
+		if tl.NextTimeZone != "" {
+			why = append(why, fmt.Sprintf("ends where the next report (%s) starts", tl.NextTimeZone))
+		}
+		line("  Not the local day (%s to %s): the time zone changed, and the period %s.",
+			tl.LocalDayStart.Format(stamp), tl.LocalDayEnd.Format(stamp), strings.Join(why, " and "))
+	}
 	line("")
 	a := b.Alerts
 	line("Alerts: %d triggered, %d acknowledged, %d resolved, %d open at end of day", a.Triggered, a.Acknowledged, a.Resolved, a.OpenAtEnd)
@@ -77,14 +89,22 @@ func render(b *Body) string {
 }
 
 func durations(d Durations) string {
-	if d.Count == 0 || d.MeanSeconds == nil {
-		return "none"
+	s := "none"
+	if d.Count > 0 && d.MeanSeconds != nil {
+		s = fmt.Sprintf("%d %s, mean %s, p50 %s, p90 %s", d.Count, plural(d.Count, "alert"),
+			seconds(*d.MeanSeconds), seconds(*d.P50Seconds), seconds(*d.P90Seconds))
 	}
-	noun := "alerts"
-	if d.Count == 1 {
-		noun = "alert"
+	if d.BadTimestamps > 0 {
+		s += fmt.Sprintf(" (%d %s left out: stamped before the alert was created)", d.BadTimestamps, plural(d.BadTimestamps, "bad timestamp"))
 	}
-	return fmt.Sprintf("%d %s, mean %s, p50 %s, p90 %s", d.Count, noun, seconds(*d.MeanSeconds), seconds(*d.P50Seconds), seconds(*d.P90Seconds))
+	return s
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 // seconds shows a number of seconds as a duration (to the millisecond, as stored): 200.5 is

@@ -58,6 +58,7 @@ func (t *Task) Name() string { return "report" }
 // tenant is a tenants row, with its zone loaded (loc nil when zoneErr is set).
 type tenant struct {
 	id, name, zone string
+	createdAt      *time.Time // nil: an old tenant, age unknown
 	loc            *time.Location
 	zoneErr        error
 }
@@ -96,9 +97,14 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 		}
 		candidates = append(candidates, candidateDays(tn, now, t.catchup)...)
 	}
-	missing, err := missingDays(ctx, t.pool, candidates)
+	missing, covered, err := missingDays(ctx, t.pool, candidates)
 	if err != nil {
 		return c.summary(), fmt.Errorf("report: %w", err)
+	}
+	c.covered = covered
+	if covered > 0 {
+		log.Debug("days left unreported: reports of neighbouring dates, written under another zone, cover them entirely",
+			"days_covered", covered)
 	}
 	missing, held := holdBack(missing, writers)
 	c.heldBack = len(held)
@@ -137,9 +143,10 @@ func (t *Task) failed(ctx context.Context, c *counts, tn *tenant, err error) {
 }
 
 // runTenant writes the reports of one tenant's missing days. days come most recent first, as
-// candidateDays made them; they are written oldest first (the next to leave the catch-up window).
-// The tenant's schedules are loaded once for all of them, with what matters from the oldest day's
-// start on. It stops at the first day that fails.
+// candidateDays made them; they are written oldest first (the next to leave the catch-up window),
+// each starting where the one written before it ended (see tile). The tenant's schedules are
+// loaded once for all of them, with what matters from the oldest day's start on. It stops at the
+// first day that fails.
 func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.Time, c *counts) error {
 	log := scheduler.Logger(ctx)
 	scheds, err := loadSchedules(ctx, t.pool, tn.id, days[len(days)-1].start)
@@ -150,8 +157,16 @@ func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.T
 		log.Warn("schedule left out of reports", "tenant_id", tn.id, "schedule_id", id, "error", err)
 	}
 	c.schedulesFailed += len(scheds.bad)
+	var written *day
 	for i := len(days) - 1; i >= 0; i-- {
 		d := days[i]
+		if written != nil {
+			d.follows(*written)
+			if !d.end.After(d.start) {
+				c.covered++
+				continue
+			}
+		}
 		body, err := t.compute(ctx, d, scheds, now)
 		if err != nil {
 			return fmt.Errorf("day %s: %w", d.date, err)
@@ -166,13 +181,16 @@ func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.T
 				return fmt.Errorf("day %s: %w", d.date, err)
 			}
 			if reported {
+				// By a replica, from the same neighbours: the next day follows it the same way.
+				written = &d
 				log.Debug("report already written", "tenant_id", tn.id, "day", d.date.String())
 			} else {
-				log.Warn("report not written: the report of another date starts at the same instant (the tenant's zone moved by a day or more)",
+				log.Warn("report not written: the report of another date starts at the same instant (reports written before they were tiled overlap)",
 					"tenant_id", tn.id, "day", d.date.String(), "period_start", d.start)
 			}
 			continue
 		}
+		written = &d
 		c.written++
 		t.metrics.written.Inc()
 		if d.ordinal > 1 {
@@ -184,7 +202,7 @@ func (t *Task) runTenant(ctx context.Context, tn *tenant, days []day, now time.T
 	return nil
 }
 
-const tenantsSQL = `select id, name, time_zone from tenants order by id`
+const tenantsSQL = `select id, name, time_zone, created_at from tenants order by id`
 
 // loadTenants reads every tenant and loads its zone; an unknown zone is kept on the tenant, to
 // fail it alone.
@@ -195,7 +213,7 @@ func loadTenants(ctx context.Context, pool *pgxpool.Pool) ([]*tenant, error) {
 	}
 	tenants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tenant, error) {
 		tn := &tenant{}
-		err := r.Scan(&tn.id, &tn.name, &tn.zone)
+		err := r.Scan(&tn.id, &tn.name, &tn.zone, &tn.createdAt)
 		return tn, err
 	})
 	if err != nil {
@@ -223,13 +241,14 @@ func byTenant(days []day) [][]day {
 
 // counts is what a run did, for its summary.
 type counts struct {
-	tenants, written, caughtUp, heldBack, tenantsFailed, schedulesFailed int
+	tenants, written, caughtUp, heldBack, covered, tenantsFailed, schedulesFailed int
 }
 
 // summary: reports_written counts inserted reports, days_caught_up those of them for days
 // before the most recent day that ended by now, days_held_back the missing days that ended by
 // now but were left for a later run because a run of another job may still write into them,
-// tenants_failed the tenants that got no report they needed, schedules_failed the broken
+// days_covered the missing days left unreported because reports of neighbouring dates, written
+// under another zone, already cover all of them, tenants_failed the tenants that got no report they needed, schedules_failed the broken
 // schedules reported as errors inside reports.
 func (c counts) summary() scheduler.Summary {
 	return scheduler.Summary{
@@ -237,6 +256,7 @@ func (c counts) summary() scheduler.Summary {
 		"reports_written":  c.written,
 		"days_caught_up":   c.caughtUp,
 		"days_held_back":   c.heldBack,
+		"days_covered":     c.covered,
 		"tenants_failed":   c.tenantsFailed,
 		"schedules_failed": c.schedulesFailed,
 	}

@@ -1,8 +1,6 @@
 package report_test
 
 import (
-	"context"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
@@ -110,7 +107,8 @@ func TestTokyo(t *testing.T) {
 // TestZoneChangeDoesNotDuplicate: a date is reported once, whatever zone the tenant had then.
 // After a tenant moves from UTC to Europe/Berlin every date starts two hours earlier; the dates
 // already reported in UTC are not reported again, those not yet reported (newer and older) are,
-// in the new zone.
+// in the new zone, tiled against the UTC reports: 05-06 ends where 05-07 (UTC) starts, 26 hours
+// long, and 05-10 starts where 05-09 (UTC) ended, 22 hours long.
 func TestZoneChangeDoesNotDuplicate(t *testing.T) {
 	f := newFixture(t)
 	f.tenant("acme", "UTC")
@@ -127,12 +125,19 @@ func TestZoneChangeDoesNotDuplicate(t *testing.T) {
 		"2027-05-07 UTC 2027-05-07T00:00:00Z",
 		"2027-05-08 UTC 2027-05-08T00:00:00Z",
 		"2027-05-09 UTC 2027-05-09T00:00:00Z",
-		"2027-05-10 Europe/Berlin 2027-05-09T22:00:00Z",
+		"2027-05-10 Europe/Berlin 2027-05-10T00:00:00Z",
 	}
 	if got := f.dates("acme"); !slices.Equal(got, want) {
 		t.Fatalf("reports\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if b := f.report("acme", "2027-05-10T00:00:00+02:00").Body; b.Period.Date != "2027-05-10" || b.Period.Hours != 24 {
+	b := f.report("acme", "2027-05-10T02:00:00+02:00").Body
+	if b.Period.Date != "2027-05-10" || b.Period.Hours != 22 || b.Period.Tiled == nil || b.Period.Tiled.PreviousTimeZone != "UTC" ||
+		b.Period.Tiled.NextTimeZone != "" || b.Period.Tiled.LocalDayStart.Format(time.RFC3339) != "2027-05-10T00:00:00+02:00" {
+		t.Fatalf("period %s", jsonOf(t, b.Period))
+	}
+	b = f.report("acme", "2027-05-06T00:00:00+02:00").Body
+	if b.Period.Hours != 26 || b.Period.End.Format(time.RFC3339) != "2027-05-07T02:00:00+02:00" || b.Period.Tiled == nil ||
+		b.Period.Tiled.NextTimeZone != "UTC" || b.Period.Tiled.PreviousTimeZone != "" {
 		t.Fatalf("period %s", jsonOf(t, b.Period))
 	}
 	wantSummary(t, f.run(task, "2027-05-11T12:00:00+02:00"), map[string]int{"reports_written": 0})
@@ -154,9 +159,9 @@ func TestZoneChangeDoesNotDuplicate(t *testing.T) {
 }
 
 // TestZoneChangeByADay: when a zone moves by 24 hours (Pacific/Kiritimati, UTC+14, to
-// Pacific/Honolulu, UTC-10), a new date can start at the very instant an old report of another
-// date starts. The contract's unique period_start keeps that date unreported; the run says so
-// with a warning instead of claiming it was already written.
+// Pacific/Honolulu, UTC-10), a new date can be the very period an old report of another date
+// covers. Nothing of it is left to report: the date is counted as covered, and the next date
+// starts where the old report ended.
 func TestZoneChangeByADay(t *testing.T) {
 	f := newFixture(t)
 	f.tenant("ki", "Pacific/Kiritimati")
@@ -164,17 +169,15 @@ func TestZoneChangeByADay(t *testing.T) {
 	wantSummary(t, f.run(task, "2027-05-10T10:00:00Z"), map[string]int{"reports_written": 1}) // 05-10 in Kiritimati
 	f.exec(`update tenants set time_zone = 'Pacific/Honolulu' where id = 'ki'`)
 
-	var logs syncBuffer
-	ctx := scheduler.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
-	sum, err := task.Run(ctx, ts(t, "2027-05-10T10:00:00Z")) // 05-09 in Honolulu: the same start
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantSummary(t, sum, map[string]int{"reports_written": 0, "tenants_failed": 0})
+	// 05-09 in Honolulu: the same instants as Kiritimati's 05-10.
+	wantSummary(t, f.run(task, "2027-05-10T10:00:00Z"), map[string]int{"reports_written": 0, "days_covered": 1, "tenants_failed": 0})
 	if got := f.dates("ki"); !slices.Equal(got, []string{"2027-05-10 Pacific/Kiritimati 2027-05-09T10:00:00Z"}) {
 		t.Fatalf("reports %v", got)
 	}
-	if !strings.Contains(logs.String(), `"level":"WARN","msg":"report not written`) || !strings.Contains(logs.String(), `"day":"2027-05-09"`) {
-		t.Fatalf("no warning naming the day:\n%s", logs.String())
+	// Honolulu's 05-10 is reported (as Kiritimati's); its 05-11 starts where that report ended.
+	wantSummary(t, f.run(report.New(f.pool, report.Options{CatchupDays: 2}), "2027-05-12T10:00:00Z"), map[string]int{"reports_written": 1})
+	b := f.report("ki", "2027-05-10T00:00:00-10:00").Body
+	if b.Period.Date != "2027-05-11" || b.Period.Hours != 48 || b.Period.Tiled.PreviousTimeZone != "Pacific/Kiritimati" {
+		t.Fatalf("period %s", jsonOf(t, b.Period))
 	}
 }
