@@ -71,6 +71,13 @@ func create(t testing.TB, template string) string {
 	return withDatabase(server, name)
 }
 
+// NewEmptyURL creates a fresh database without any migration, for tests of migrating itself
+// (over rows older migrations allowed), and returns its URL. It is dropped when t ends.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	return create(t, "template0")
+}
+
 // New creates a fresh, migrated database for t and returns a pool on it, closed when t ends.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
@@ -156,6 +163,7 @@ func migrationsHash() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hash migrations: %w", err)
 	}
+	fmt.Fprintf(h, "river\x00%d", opsql.RiverVersion())
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
