@@ -10,6 +10,11 @@
 -- pages the schedule and waits 1 minute, step 1 pages Bob directly; an acknowledgement times
 -- out after 30 minutes.
 --
+-- Every responder gets a webhook contact method: the address in the session setting
+-- opsworker.demo_webhook (`opsworker demo --webhook URL`; default http://receiver:8090/, the
+-- receiver service of compose's demo profile), signed with the demo tenant's secret
+-- whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0 (a published demo secret: never use it for real).
+--
 -- Times are relative to the load, so it works whenever it is loaded. Loading it again is safe:
 -- the tenant and everything it owns are created only when tenant "demo" does not exist yet (the
 -- override is then not renewed), and every load adds one new triggered alert, due at once, so
@@ -30,10 +35,16 @@ begin
     if exists (select 1 from tenants where id = 'demo') then
         return;
     end if;
-    insert into tenants (id, name, time_zone) values ('demo', 'Demo GmbH', 'Europe/Berlin');
+    insert into tenants (id, name, time_zone, webhook_secret)
+        values ('demo', 'Demo GmbH', 'Europe/Berlin', 'whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0');
     insert into responders (tenant_id, name, email) values ('demo', 'Alice', 'alice@demo.example') returning id into alice;
     insert into responders (tenant_id, name, email) values ('demo', 'Bob', 'bob@demo.example') returning id into bob;
     insert into responders (tenant_id, name, email) values ('demo', 'Carol', 'carol@demo.example') returning id into carol;
+    -- The migration that added contact_methods copied e-mail addresses; the demo pages by webhook.
+    delete from contact_methods where tenant_id = 'demo';
+    insert into contact_methods (tenant_id, responder_id, kind, address)
+    select 'demo', r, 'webhook', coalesce(nullif(current_setting('opsworker.demo_webhook', true), ''), 'http://receiver:8090/')
+    from unnest(array[alice, bob, carol]) r;
 
     insert into oncall_schedules (tenant_id, name, time_zone) values ('demo', 'Demo on-call', 'Europe/Berlin')
         returning id into sched;

@@ -11,11 +11,14 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed migrations/*.sql
@@ -36,13 +39,58 @@ type Result struct {
 	Source  string
 }
 
-// Migrate applies every pending migration. Replicas that start together serialise on goose's
-// PostgreSQL session advisory lock, so exactly one of them migrates and the others find nothing
+// migrateLock is the session advisory lock (single-key form) taken around both migrators.
+const migrateLock = 0x6f707377_6d696772 // "opswmigr"
+
+// Migrate applies every pending migration: opsworker's (goose) and then River's (its migrator;
+// the delivery queue's tables). Replicas that start together serialise on one PostgreSQL session
+// advisory lock held around both, so exactly one of them migrates and the others find nothing
 // left to do.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]Result, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "select pg_advisory_lock($1)", int64(migrateLock)); err != nil {
+		return nil, fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, "select pg_advisory_unlock($1)", int64(migrateLock)); err != nil {
+			_ = conn.Conn().Close(ctx) // the lock goes with the session
+		}
+	}()
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	return migrateDB(ctx, db)
+	out, err := migrateDB(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate river: %w", err)
+	}
+	res, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate river: %w", err)
+	}
+	for _, v := range res.Versions {
+		out = append(out, Result{Version: int64(v.Version), Source: "river/" + v.Name})
+	}
+	return out, nil
+}
+
+// RiverVersion is the latest River migration this build applies: part of what makes a migrated
+// database (sqltest's template hashes it).
+func RiverVersion() int {
+	migrator, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		panic(err) // River's embedded migrations do not load: a build bug
+	}
+	all := migrator.AllVersions()
+	return all[len(all)-1].Version
 }
 
 func migrateDB(ctx context.Context, db *stdsql.DB) ([]Result, error) {

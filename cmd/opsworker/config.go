@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
+	"net/netip"
 	"os"
 	"reflect"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/opsworker/opsworker/scheduler"
 	opsql "github.com/opsworker/opsworker/sql"
+	"github.com/opsworker/opsworker/tasks/delivery"
 )
 
 // env is the environment as DESIGN.md's configuration table defines it, but for the tasks' cron
@@ -32,6 +35,13 @@ type env struct {
 	Migrate           bool          `envconfig:"MIGRATE" default:"true" desc:"apply migrations at start"`
 	ReportCatchupDays int           `envconfig:"REPORT_CATCHUP_DAYS" default:"7" desc:"how many finished days back the report task fills missing reports"`
 	DatabaseWait      time.Duration `envconfig:"DATABASE_WAIT" default:"60s" desc:"how long start-up waits (with backoff) for the database before giving up"`
+
+	DeliveryWorkers       int           `envconfig:"DELIVERY_WORKERS" default:"20" desc:"concurrent sends per process; 0 disables delivery in this process"`
+	DeliveryMaxAttempts   int           `envconfig:"DELIVERY_MAX_ATTEMPTS" default:"10" desc:"attempts before a delivery fails for good"`
+	DeliveryTimeout       time.Duration `envconfig:"DELIVERY_TIMEOUT" default:"10s" desc:"deadline of one delivery attempt"`
+	DeliveryAllowNetworks string        `envconfig:"DELIVERY_ALLOW_NETWORKS" default:"" desc:"CIDRs webhook and Slack addresses may resolve to besides public ones; plain http only there"`
+	SMTPURL               string        `envconfig:"SMTP_URL" default:"" desc:"smtp://[user:pass@]host:port (STARTTLS) or smtps://...; ?tls=opportunistic|none; empty: e-mail deliveries fail (no_smtp)"`
+	SMTPFrom              string        `envconfig:"SMTP_FROM" default:"opsworker@localhost" desc:"sender address of page e-mails"`
 }
 
 // config is the validated environment: everything a subcommand needs, parsed once.
@@ -44,6 +54,8 @@ type config struct {
 	loaded time.Time
 	// instance names this process in the run history and in its connections' application_name.
 	instance string
+	allow    []netip.Prefix  // DELIVERY_ALLOW_NETWORKS
+	smtp     *delivery.SMTP // SMTP_URL; nil: none
 }
 
 // configError names the variable, its value and what is wrong with it: the one line a person
@@ -107,6 +119,24 @@ func loadConfig(now time.Time) (*config, error) {
 	if err := c.level.UnmarshalText([]byte(e.LogLevel)); err != nil || strings.ContainsAny(e.LogLevel, "+-") {
 		return nil, &configError{"LOG_LEVEL", e.LogLevel, "must be debug, info, warn or error"}
 	}
+	if e.DeliveryWorkers < 0 || e.DeliveryWorkers > 1000 {
+		return nil, &configError{"DELIVERY_WORKERS", strconv.Itoa(e.DeliveryWorkers), "must be a whole number from 0 (no delivery here) to 1000"}
+	}
+	if e.DeliveryMaxAttempts < 1 || e.DeliveryMaxAttempts > 100 {
+		return nil, &configError{"DELIVERY_MAX_ATTEMPTS", strconv.Itoa(e.DeliveryMaxAttempts), "must be a whole number from 1 to 100"}
+	}
+	if e.DeliveryTimeout <= 0 || e.DeliveryTimeout > 5*time.Minute {
+		return nil, &configError{"DELIVERY_TIMEOUT", e.DeliveryTimeout.String(), "must be a positive duration of at most 5m, such as 10s"}
+	}
+	if c.allow, err = parseNetworks(e.DeliveryAllowNetworks); err != nil {
+		return nil, &configError{"DELIVERY_ALLOW_NETWORKS", e.DeliveryAllowNetworks, err.Error()}
+	}
+	if c.smtp, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
+		return nil, &configError{"SMTP_URL", opsql.Redact(e.SMTPURL), err.Error()}
+	}
+	if _, err := mail.ParseAddress(e.SMTPFrom); err != nil {
+		return nil, &configError{"SMTP_FROM", e.SMTPFrom, "not an e-mail address such as opsworker@example.com"}
+	}
 	if e.ReportCatchupDays < 1 || e.ReportCatchupDays > 366 {
 		return nil, &configError{"REPORT_CATCHUP_DAYS", strconv.Itoa(e.ReportCatchupDays), "must be a whole number of days from 1 to 366"}
 	}
@@ -137,9 +167,9 @@ const httpConns = 1
 
 // connsNeeded is the pool size below which enabled tasks would wait on each other for
 // connections until JOB_TIMEOUT: what each enabled task's run holds at most (its registry
-// entry's Conns), plus the HTTP side's.
+// entry's Conns), the delivery workers', plus the HTTP side's.
 func (c *config) connsNeeded() int32 {
-	n := int32(httpConns)
+	n := int32(httpConns + delivery.ConnsNeeded(c.DeliveryWorkers))
 	for _, td := range registry {
 		if c.specs[td.Name] != nil {
 			n += int32(td.Conns)
@@ -155,6 +185,9 @@ func (c *config) connsExplained() string {
 		if c.specs[td.Name] != nil {
 			parts = append(parts, fmt.Sprintf("%s %d", td.Name, td.Conns))
 		}
+	}
+	if d := delivery.ConnsNeeded(c.DeliveryWorkers); d > 0 {
+		parts = append(parts, fmt.Sprintf("delivery %d", d))
 	}
 	parts = append(parts, fmt.Sprintf("/readyz %d", httpConns))
 	return strings.Join(parts, ", ")
@@ -198,6 +231,24 @@ func checkAddr(addr string) error {
 		return errors.New("the port must be a number from 0 to 65535")
 	}
 	return nil
+}
+
+// parseNetworks parses DELIVERY_ALLOW_NETWORKS: CIDRs (or single addresses), separated by commas
+// or spaces.
+func parseNetworks(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // variable documents one environment variable, for --help.

@@ -9,11 +9,14 @@ import (
 )
 
 func newDemoCmd(s ioStreams) *cobra.Command {
-	return &cobra.Command{
+	var webhook string
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "load the demo tenant (once) and a new triggered alert, then exit",
 		Long: withEnv("Migrates the database and loads the demo data (sql/demo.sql): the demo tenant the first time, and\n"+
-			"on every call one new triggered alert that the next escalation run pages.",
+			"on every call one new triggered alert that the next escalation run pages. The demo responders'\n"+
+			"webhooks go to --webhook, signed with the demo tenant's published secret\n"+
+			"whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0 (for `opsworker receive`).",
 			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -22,7 +25,7 @@ func newDemoCmd(s ioStreams) *cobra.Command {
 				return err
 			}
 			defer ss.Close()
-			if err := opsql.LoadDemo(cmd.Context(), ss.pool); err != nil {
+			if err := opsql.LoadDemo(cmd.Context(), ss.pool, webhook); err != nil {
 				ss.log.Error("cannot load the demo data", "error", err)
 				return failed
 			}
@@ -30,4 +33,6 @@ func newDemoCmd(s ioStreams) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&webhook, "webhook", opsql.DemoWebhook, "where the demo responders' webhooks go (the first load only)")
+	return cmd
 }

@@ -118,6 +118,7 @@ func newRootCmd(s ioStreams) *cobra.Command {
 		newOncallCmd(s),
 		newDemoCmd(s),
 		newHealthcheckCmd(s),
+		newReceiveCmd(s),
 	)
 	return root
 }

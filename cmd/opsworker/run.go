@@ -47,8 +47,14 @@ func newRunCmd(s ioStreams) *cobra.Command {
 				return err
 			}
 			defer ss.Close()
+			reg := prometheus.NewRegistry()
+			_, deliveries, err := newDelivery(ss.cfg, ss.pool, reg, ss.log, false)
+			if err != nil {
+				ss.log.Error("cannot run", "job", td.Name, "error", err)
+				return failed
+			}
 			sched := scheduler.New(ss.pool, scheduler.Options{Instance: ss.cfg.instance, Timeout: ss.cfg.JobTimeout, Logger: ss.log})
-			job := td.New(taskDeps{cfg: ss.cfg, pool: ss.pool, reg: prometheus.NewRegistry()})
+			job := td.New(taskDeps{cfg: ss.cfg, pool: ss.pool, reg: reg, deliveries: deliveries})
 			run, err := sched.RunNow(cmd.Context(), job, now)
 			if errors.Is(err, scheduler.ErrLocked) {
 				ss.log.Error("not run: another process is running this task now; try again when it has finished", "job", td.Name)

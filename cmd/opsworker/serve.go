@@ -9,7 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"github.com/spf13/cobra"
 
 	"github.com/opsworker/opsworker/scheduler"
@@ -24,7 +26,8 @@ func newServeCmd(s ioStreams) *cobra.Command {
 			"their contexts are cancelled, and it exits 0 within SHUTDOWN_TIMEOUT + 5s. At start it waits up to\n"+
 			"DATABASE_WAIT for the database, answering /healthz meanwhile.",
 			append([]string{"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
-				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS"}, specVariables()...)...),
+				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "DELIVERY_WORKERS", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_TIMEOUT",
+				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM"}, specVariables()...)...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
@@ -100,6 +103,20 @@ func serve(ctx context.Context, s ioStreams) error {
 	registerPool(reg, pl)
 	pool.Store(pl)
 
+	queue, deliveries, err := newDelivery(cfg, pl, reg, log, true)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return failed
+	}
+	if cfg.DeliveryWorkers > 0 {
+		if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+			log.Error("cannot start the delivery queue", "error", err)
+			return failed
+		}
+	} else {
+		log.Info("delivery off in this process: pages are queued for other processes (DELIVERY_WORKERS=0)")
+	}
+
 	sc := scheduler.New(pl, scheduler.Options{Instance: cfg.instance, Timeout: cfg.JobTimeout, Logger: log, Metrics: scheduler.NewMetrics(reg)})
 	for _, td := range registry {
 		spec := cfg.specs[td.Name]
@@ -107,7 +124,7 @@ func serve(ctx context.Context, s ioStreams) error {
 			log.Info("task off", "job", td.Name, "variable", td.Variable)
 			continue
 		}
-		if err := sc.Add(*spec, td.New(taskDeps{cfg: cfg, pool: pl, reg: reg})); err != nil {
+		if err := sc.Add(*spec, td.New(taskDeps{cfg: cfg, pool: pl, reg: reg, deliveries: deliveries})); err != nil {
 			log.Error("cannot start", "error", err)
 			return failed
 		}
@@ -126,11 +143,35 @@ func serve(ctx context.Context, s ioStreams) error {
 	case err := <-served:
 		log.Error("HTTP server stopped: shutting down", "error", err)
 	}
+	// The scheduler and the delivery queue drain together, each within SHUTDOWN_TIMEOUT: running
+	// runs and attempts finish or are cancelled (an attempt cut short is retried by River).
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if cfg.DeliveryWorkers > 0 {
+			stopQueue(dctx, queue, log)
+		}
+	}()
 	sc.Shutdown(dctx)
-	cancel()
+	<-stopped
 	log.Info("opsworker stopped")
 	return nil
+}
+
+// stopQueue stops the delivery queue: running attempts get until ctx's deadline, then are
+// cancelled, and the stop waits at most a second more.
+func stopQueue(ctx context.Context, queue *river.Client[pgx.Tx], log *slog.Logger) {
+	if err := queue.Stop(ctx); err == nil {
+		return
+	}
+	log.Warn("shutdown timeout passed: cancelling running deliveries")
+	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := queue.StopAndCancel(cctx); err != nil {
+		log.Error("delivery queue did not stop", "error", err)
+	}
 }
 
 // jobsAttr describes the scheduled jobs for the start-up line: spec, zone and next firing each.

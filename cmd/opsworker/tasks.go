@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/tasks/delivery"
 	"github.com/opsworker/opsworker/tasks/escalation"
 	"github.com/opsworker/opsworker/tasks/report"
 )
@@ -31,9 +32,10 @@ type taskDef struct {
 
 // taskDeps is what a task's constructor may use.
 type taskDeps struct {
-	cfg  *config
-	pool *pgxpool.Pool
-	reg  prometheus.Registerer // the task's metrics go here
+	cfg        *config
+	pool       *pgxpool.Pool
+	reg        prometheus.Registerer // the task's metrics go here
+	deliveries *delivery.Enqueuer    // queues pages' deliveries; nil: none
 }
 
 // registry lists the tasks, in the order they are shown.
@@ -42,7 +44,7 @@ var registry = []taskDef{
 		Name: "escalation", Variable: "ESCALATION_SCHEDULE", Default: "@every 1m", Conns: 2,
 		Summary: "page whoever is on call for every due, unacknowledged alert, one step per alert",
 		New: func(d taskDeps) scheduler.Job {
-			return escalation.New(d.pool, escalation.Options{Registerer: d.reg})
+			return escalation.New(d.pool, escalation.Options{Registerer: d.reg, Deliveries: d.deliveries})
 		},
 	},
 	{

@@ -4,18 +4,20 @@ import (
 	"log/slog"
 
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/tasks/delivery"
 )
 
 // counts is what a run (or one batch of it) did, as committed.
 type counts struct {
 	alertsEscalated, pages, noOneOnCall, policiesExhausted, ackTimeouts int
 	nobodyPaged, restarts, noPolicy, badPolicy, errors, batches         int
+	deliveries, noContactMethod                                         int
 }
 
 // countBatch counts a committed batch: pages are the notifications actually inserted, and an
 // alert counts as escalated only when its step paged someone.
-func countBatch(outcomes []outcome, pages []insertedPage) counts {
-	c := counts{pages: len(pages), batches: 1}
+func countBatch(outcomes []outcome, pages []insertedPage, enq delivery.Enqueued) counts {
+	c := counts{pages: len(pages), batches: 1, deliveries: enq.Deliveries, noContactMethod: len(enq.NoContact)}
 	for _, o := range outcomes {
 		switch o.Kind {
 		case kindEscalated:
@@ -87,6 +89,8 @@ func (c *counts) add(o counts) {
 	c.badPolicy += o.badPolicy
 	c.errors += o.errors
 	c.batches += o.batches
+	c.deliveries += o.deliveries
+	c.noContactMethod += o.noContactMethod
 }
 
 // summary is the run's summary, as the scheduler stores it in its run history.
@@ -103,5 +107,7 @@ func (c counts) summary() scheduler.Summary {
 		"bad_policy":         c.badPolicy,
 		"errors":             c.errors,
 		"batches":            c.batches,
+		"deliveries":         c.deliveries,
+		"no_contact_method":  c.noContactMethod,
 	}
 }

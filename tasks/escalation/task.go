@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/tasks/delivery"
 )
 
 // DefaultBatchSize is the number of alerts claimed per transaction when Options.BatchSize is 0:
@@ -31,11 +32,15 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// BatchSize is the number of alerts escalated per transaction; 0: DefaultBatchSize.
 	BatchSize int
+	// Deliveries queues each page's deliveries in the page's transaction; nil: pages are only
+	// written to the outbox (tests of escalation alone).
+	Deliveries *delivery.Enqueuer
 }
 
 // Task is the escalation task, a scheduler.Job. It is safe to run from several replicas at once.
 type Task struct {
 	pool       *pgxpool.Pool
+	deliveries *delivery.Enqueuer
 	batchSize  int
 	stopMargin time.Duration
 	metrics    *metrics
@@ -58,7 +63,7 @@ func New(pool *pgxpool.Pool, opts Options) *Task {
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
-	return &Task{pool: pool, batchSize: size, stopMargin: defaultStopMargin, metrics: newMetrics(opts.Registerer)}
+	return &Task{pool: pool, deliveries: opts.Deliveries, batchSize: size, stopMargin: defaultStopMargin, metrics: newMetrics(opts.Registerer)}
 }
 
 // Name is the job's name: "escalation".
@@ -98,17 +103,20 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 			s["stopped_before_deadline"] = true
 			return s, ackErr
 		}
-		outcomes, pages, err := t.runBatch(ctx, now, batch)
+		outcomes, pages, enq, err := t.runBatch(ctx, now, batch)
 		if err != nil {
 			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: batch %d: %w", batch, err))
 		}
 		if len(outcomes) == 0 {
 			break
 		}
-		c := countBatch(outcomes, pages)
+		c := countBatch(outcomes, pages, enq)
 		t.metrics.add(c)
 		total.add(c)
 		logBatch(log, batch, outcomes, c)
+		for _, id := range enq.NoContact {
+			log.Warn("page failed at once: its responder has no enabled contact method", "notification_id", id)
+		}
 		// A short batch means nothing due is left but what other replicas hold.
 		if len(outcomes) < t.batchSize {
 			break
@@ -132,11 +140,12 @@ func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]ackEvent, e
 
 // runBatch claims, decides and writes one batch in one transaction, and returns its outcomes and
 // the pages it inserted once committed (none: nothing was due).
-func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, []insertedPage, error) {
+func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, []insertedPage, delivery.Enqueued, error) {
+	var enq delivery.Enqueued
 	// Begun through the scheduler: it cannot commit once this run has lost its job lock.
 	tx, err := scheduler.Begin(ctx, t.pool)
 	if err != nil {
-		return nil, nil, fmt.Errorf("begin: %w", err)
+		return nil, nil, enq, fmt.Errorf("begin: %w", err)
 	}
 	// After a commit this is a no-op; after a failure (a cancelled ctx included) it ends the
 	// transaction, so nothing of the batch stays.
@@ -144,12 +153,12 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcom
 
 	alerts, err := claim(ctx, tx, now, t.batchSize)
 	if err != nil || len(alerts) == 0 {
-		return nil, nil, err
+		return nil, nil, enq, err
 	}
 	t.at(ctx, hookClaimed, batch)
 	data, err := load(ctx, tx, alerts, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, enq, err
 	}
 	outcomes := make([]outcome, len(alerts))
 	for i, a := range alerts {
@@ -157,14 +166,23 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcom
 	}
 	pages, err := write(ctx, tx, outcomes, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, enq, err
+	}
+	if t.deliveries != nil && len(pages) > 0 {
+		ids := make([]int64, len(pages))
+		for i, p := range pages {
+			ids[i] = p.ID
+		}
+		if enq, err = t.deliveries.Enqueue(ctx, tx, ids, now); err != nil {
+			return nil, nil, enq, err
+		}
 	}
 	t.at(ctx, hookWritten, batch)
 	if err := tx.Commit(ctx); err != nil {
-		return nil, nil, fmt.Errorf("commit: %w", err)
+		return nil, nil, enq, fmt.Errorf("commit: %w", err)
 	}
 	t.at(ctx, hookCommitted, batch)
-	return outcomes, pages, nil
+	return outcomes, pages, enq, nil
 }
 
 func (t *Task) at(ctx context.Context, point string, batch int) {

@@ -1,0 +1,113 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"code.dny.dev/ssrf"
+)
+
+// maxResponse bounds how much of a receiver's response is read.
+const maxResponse = 64 << 10
+
+// Destinations holds the HTTP clients webhook and Slack deliveries go through, with DESIGN's
+// destination rules enforced when connecting (after DNS resolution, so a name that rebinds to a
+// private address is caught): an https address must resolve to a public address or one inside
+// the allowed networks (DELIVERY_ALLOW_NETWORKS); a plain http address only to one inside them.
+// Loopback, private, link-local (cloud metadata), CGNAT, multicast and unspecified addresses
+// are refused otherwise; code.dny.dev/ssrf holds the special-purpose address tables. Redirects
+// are not followed, TLS is verified, and at most 64 KiB of a response is read.
+type Destinations struct {
+	secure, plain *http.Client
+	allowed       bool // whether any network is allowed (plain http is refused outright without)
+}
+
+// NewDestinations returns the clients for the allowed networks, each request bounded by timeout
+// (DELIVERY_TIMEOUT).
+func NewDestinations(allow []netip.Prefix, timeout time.Duration) *Destinations {
+	var v4, v6 []netip.Prefix
+	for _, p := range allow {
+		if p.Addr().Is4() {
+			v4 = append(v4, p)
+		} else {
+			v6 = append(v6, p)
+		}
+	}
+	secure := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...))
+	// Plain http: nothing but the allowed networks.
+	plain := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...),
+		ssrf.WithDeniedV4Prefixes(netip.MustParsePrefix("0.0.0.0/0")), ssrf.WithDeniedV6Prefixes(netip.MustParsePrefix("::/0")))
+	return &Destinations{secure: client(secure, timeout), plain: client(plain, timeout), allowed: len(allow) > 0}
+}
+
+func client(g *ssrf.Guardian, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: g.Safe}
+	transport := &http.Transport{
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+		// No Proxy: a proxy would connect on our behalf, out of the guard's sight.
+	}
+	return &http.Client{
+		Transport: limitedBody{transport},
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // the redirect response is the answer
+		},
+	}
+}
+
+// Client returns the client for address, or a permanent failure when no client may reach it.
+func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) {
+	u, err := url.Parse(address)
+	if err != nil || u.Host == "" {
+		r := permanent(reasonBadAddress, fmt.Errorf("not an absolute URL: %q", address))
+		return nil, nil, &r
+	}
+	switch u.Scheme {
+	case "https":
+		return d.secure, u, nil
+	case "http":
+		if !d.allowed {
+			r := permanent(reasonDestinationNotAllowed, errors.New("plain http is allowed only inside DELIVERY_ALLOW_NETWORKS, and none is set"))
+			return nil, nil, &r
+		}
+		return d.plain, u, nil
+	}
+	r := permanent(reasonBadAddress, fmt.Errorf("scheme %q: want https", u.Scheme))
+	return nil, nil, &r
+}
+
+// fromError classifies a request's error: a refused destination fails for good, anything else
+// (a timeout, a reset, DNS) is retried.
+func fromError(err error) Result {
+	if errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedPort) || errors.Is(err, ssrf.ErrProhibitedNetwork) {
+		return permanent(reasonDestinationNotAllowed, err)
+	}
+	return transient(err)
+}
+
+// limitedBody caps every response body at maxResponse, whoever reads it (slack-go reads the
+// body of an error response).
+type limitedBody struct{ rt http.RoundTripper }
+
+func (l limitedBody) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, maxResponse), resp.Body}
+	return resp, nil
+}

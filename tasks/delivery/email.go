@@ -1,0 +1,166 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+)
+
+// SMTP is where page e-mails go: SMTP_URL, parsed.
+type SMTP struct {
+	host     string
+	port     int
+	implicit bool // smtps://: TLS from the first byte
+	policy   mail.TLSPolicy
+	user     string
+	password string
+}
+
+// ParseSMTPURL parses SMTP_URL: smtp://[user:pass@]host:port (STARTTLS required) or smtps://…
+// (implicit TLS), with ?tls=opportunistic or ?tls=none for a relay on a trusted network. An
+// empty value is no SMTP at all (nil, nil): e-mail deliveries then fail with no_smtp.
+func ParseSMTPURL(raw string) (*SMTP, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("not a URL such as smtp://user:password@mail.example.com:587")
+	}
+	s := &SMTP{host: u.Hostname(), policy: mail.TLSMandatory}
+	switch u.Scheme {
+	case "smtp":
+		s.port = 587
+	case "smtps":
+		s.port, s.implicit = 465, true
+	default:
+		return nil, fmt.Errorf("scheme %q: want smtp:// (STARTTLS) or smtps:// (implicit TLS)", u.Scheme)
+	}
+	if s.host == "" {
+		return nil, errors.New("no host: want smtp://host:port")
+	}
+	if p := u.Port(); p != "" {
+		if s.port, err = strconv.Atoi(p); err != nil || s.port < 1 || s.port > 65535 {
+			return nil, fmt.Errorf("port %q: want 1 to 65535", p)
+		}
+	}
+	switch tls := u.Query().Get("tls"); tls {
+	case "", "required":
+	case "opportunistic":
+		s.policy = mail.TLSOpportunistic
+	case "none":
+		if s.implicit {
+			return nil, errors.New("smtps:// is TLS: tls=none contradicts it")
+		}
+		s.policy = mail.NoTLS
+	default:
+		return nil, fmt.Errorf("tls=%q: want required, opportunistic or none", tls)
+	}
+	if u.User != nil {
+		s.user = u.User.Username()
+		s.password, _ = u.User.Password()
+	}
+	return s, nil
+}
+
+// Email sends the page as an e-mail through SMTP: subject "[severity] summary (alert id)", text
+// and HTML parts, a Message-ID stable per delivery (a retry is the same message), and
+// Auto-Submitted: auto-generated so that vacation responders stay quiet.
+type Email struct {
+	SMTP    *SMTP // nil: no SMTP_URL
+	From    string
+	Timeout time.Duration
+}
+
+// Send implements Sender.
+func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
+	if e.SMTP == nil {
+		return permanent(reasonNoSMTP, errors.New("SMTP_URL is not set"))
+	}
+	m, err := e.message(p, now)
+	if err != nil {
+		return permanent(reasonBadAddress, err)
+	}
+	opts := []mail.Option{mail.WithPort(e.SMTP.port), mail.WithTLSPolicy(e.SMTP.policy), mail.WithTimeout(e.Timeout)}
+	if e.SMTP.implicit {
+		opts = append(opts, mail.WithSSL())
+	}
+	if e.SMTP.user != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(e.SMTP.user), mail.WithPassword(e.SMTP.password))
+	}
+	c, err := mail.NewClient(e.SMTP.host, opts...)
+	if err != nil {
+		return permanent(reasonNoSMTP, err)
+	}
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		var se *mail.SendError
+		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
+			r := permanent(reasonRejected, err)
+			r.Code = se.ErrorCode()
+			return r
+		}
+		return transient(err)
+	}
+	return sent(0)
+}
+
+// message builds the e-mail of page p.
+func (e Email) message(p *Page, now time.Time) (*mail.Msg, error) {
+	m := mail.NewMsg()
+	if err := m.From(e.From); err != nil {
+		return nil, fmt.Errorf("SMTP_FROM %q: %w", e.From, err)
+	}
+	if err := m.To(p.Address); err != nil {
+		return nil, fmt.Errorf("address %q: %w", p.Address, err)
+	}
+	m.Subject(fmt.Sprintf("[%s] %s (alert %d)", p.Alert.Severity, p.Alert.Summary, p.Alert.ID))
+	m.SetMessageIDWithValue(fmt.Sprintf("delivery-%d.%s", p.DeliveryID, domainOf(e.From)))
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.SetDateWithValue(now)
+	var text, html strings.Builder
+	if err := emailText.Execute(&text, p); err != nil {
+		return nil, err
+	}
+	if err := emailHTML.Execute(&html, p); err != nil {
+		return nil, err
+	}
+	m.SetBodyString(mail.TypeTextPlain, text.String())
+	m.AddAlternativeString(mail.TypeTextHTML, html.String())
+	return m, nil
+}
+
+// domainOf is the domain of an address, for Message-IDs.
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.Trim(addr[i+1:], "> ")
+	}
+	return "opsworker"
+}
+
+var emailText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Alert.Summary}}
+
+Severity:  {{.Alert.Severity}}
+Source:    {{.Alert.Source}}
+Alert:     {{.Alert.ID}} ({{.Alert.Status}}, created {{.Alert.CreatedAt.UTC.Format "2006-01-02 15:04:05 MST"}})
+Paged:     {{.Responder.Name}}, escalation step {{.Step}}, pass {{.Loop}}{{with .Schedule}}, on call for {{.Name}}{{end}}
+`))
+
+var emailHTML = template.Must(template.New("html").Parse(`<!doctype html>
+<html><body>
+<h2>{{.Alert.Summary}}</h2>
+<table>
+<tr><th align="left">Severity</th><td>{{.Alert.Severity}}</td></tr>
+<tr><th align="left">Source</th><td>{{.Alert.Source}}</td></tr>
+<tr><th align="left">Alert</th><td>{{.Alert.ID}} ({{.Alert.Status}}, created {{.Alert.CreatedAt.UTC.Format "2006-01-02 15:04:05 MST"}})</td></tr>
+<tr><th align="left">Paged</th><td>{{.Responder.Name}}, escalation step {{.Step}}, pass {{.Loop}}{{with .Schedule}}, on call for {{.Name}}{{end}}</td></tr>
+</table>
+</body></html>
+`))

@@ -1,0 +1,108 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Channels and outcomes of the deliveries_total series; every combination exists from start.
+var (
+	channels = []string{"webhook", "slack", "email"}
+	outcomes = []string{"sent", "retried", "failed", "cancelled"}
+)
+
+// Metrics are the delivery task's series.
+type Metrics struct {
+	deliveries *prometheus.CounterVec
+	attempts   *prometheus.HistogramVec
+	latency    prometheus.Histogram
+}
+
+// NewMetrics creates the delivery series and registers them on reg (nil: not exposed).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsworker_delivery_deliveries_total",
+			Help: "Delivery attempts by channel and outcome: sent, retried (failed, will be retried), failed (for good), cancelled (alert acknowledged or resolved, contact method removed).",
+		}, []string{"channel", "outcome"}),
+		attempts: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "opsworker_delivery_attempt_duration_seconds",
+			Help:    "Duration of one delivery attempt (the send), by channel.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"channel"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "opsworker_delivery_latency_seconds",
+			Help:    "From a page's commit (its delivery's queueing) to the receiver's acceptance.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900},
+		}),
+	}
+	for _, c := range channels {
+		for _, o := range outcomes {
+			m.deliveries.WithLabelValues(c, o)
+		}
+		m.attempts.WithLabelValues(c)
+	}
+	if reg != nil {
+		reg.MustRegister(m.deliveries, m.attempts, m.latency)
+	}
+	return m
+}
+
+func (m *Metrics) outcome(channel, outcome string) {
+	m.deliveries.WithLabelValues(channel, outcome).Inc()
+}
+
+func (m *Metrics) attempt(channel string, d time.Duration) {
+	m.attempts.WithLabelValues(channel).Observe(d.Seconds())
+}
+
+// QueueDepth is a collector of the delivery queue's jobs waiting to be worked, by state
+// (available, retryable, scheduled), read from River's table at each scrape.
+type QueueDepth struct {
+	pool *pgxpool.Pool
+	desc *prometheus.Desc
+}
+
+// NewQueueDepth returns the collector for pool's delivery queue.
+func NewQueueDepth(pool *pgxpool.Pool) *QueueDepth {
+	return &QueueDepth{pool: pool, desc: prometheus.NewDesc("opsworker_delivery_queue_depth",
+		"Delivery jobs waiting: available (due now), retryable (waiting for a retry), scheduled (snoozed for a Retry-After).",
+		[]string{"state"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (q *QueueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
+
+// Collect implements prometheus.Collector. A failed read is reported as an invalid metric (the
+// scrape shows the error) rather than stale numbers.
+func (q *QueueDepth) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts := map[string]float64{"available": 0, "retryable": 0, "scheduled": 0}
+	rows, err := q.pool.Query(ctx, `select state::text, count(*) from river_job
+		where queue = $1 and state in ('available', 'retryable', 'scheduled') group by state`, Queue)
+	if err == nil {
+		for rows.Next() {
+			var state string
+			var n float64
+			if err = rows.Scan(&state, &n); err != nil {
+				break
+			}
+			counts[state] = n
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(q.desc, err)
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, n, state)
+	}
+}

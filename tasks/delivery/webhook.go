@@ -1,0 +1,93 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// Sender sends one attempt of a delivery of its kind.
+type Sender interface {
+	Send(ctx context.Context, p *Page, now time.Time) Result
+}
+
+// WebhookBody is the JSON a webhook delivery posts (DESIGN's "Delivery semantics").
+type WebhookBody struct {
+	Type       string    `json:"type"` // always "alert.paged"
+	DeliveryID int64     `json:"delivery_id"`
+	TenantID   string    `json:"tenant_id"`
+	Alert      AlertInfo `json:"alert"`
+	Page       PageInfo  `json:"page"`
+	Responder  Named     `json:"responder"`
+	Schedule   *Named    `json:"schedule"`
+}
+
+// PageInfo is a webhook body's "page".
+type PageInfo struct {
+	NotificationID int64     `json:"notification_id"`
+	EscalationLoop int       `json:"escalation_loop"`
+	EscalationStep int       `json:"escalation_step"`
+	PagedAt        time.Time `json:"paged_at"`
+}
+
+func webhookBody(p *Page) WebhookBody {
+	return WebhookBody{
+		Type: "alert.paged", DeliveryID: p.DeliveryID, TenantID: p.TenantID, Alert: p.Alert,
+		Page:      PageInfo{NotificationID: p.NotificationID, EscalationLoop: p.Loop, EscalationStep: p.Step, PagedAt: p.PagedAt},
+		Responder: p.Responder, Schedule: p.Schedule,
+	}
+}
+
+// Webhook posts the page as JSON, signed per Standard Webhooks with the tenant's secret:
+// webhook-id is the delivery's id (the same on every attempt, so a receiver dedupes by it),
+// webhook-timestamp the attempt's Unix time, webhook-signature "v1,<base64 HMAC-SHA256>".
+type Webhook struct {
+	Destinations *Destinations
+}
+
+// Send implements Sender.
+func (w Webhook) Send(ctx context.Context, p *Page, now time.Time) Result {
+	if p.Secret == "" {
+		return permanent(reasonNoWebhookSecret, errors.New("the tenant has no webhook_secret: webhooks are never sent unsigned"))
+	}
+	hook, err := standardwebhooks.NewWebhook(p.Secret)
+	if err != nil {
+		return permanent(reasonNoWebhookSecret, errors.New("the tenant's webhook_secret is not a whsec_ base64 secret"))
+	}
+	client, u, refused := w.Destinations.Client(p.Address)
+	if refused != nil {
+		return *refused
+	}
+	body, err := json.Marshal(webhookBody(p))
+	if err != nil {
+		return permanent("encode", err)
+	}
+	id := strconv.FormatInt(p.DeliveryID, 10)
+	sig, err := hook.Sign(id, now, body)
+	if err != nil {
+		return permanent("sign", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return permanent(reasonBadAddress, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "opsworker")
+	req.Header.Set(standardwebhooks.HeaderWebhookID, id)
+	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	resp, err := client.Do(req)
+	if err != nil {
+		return fromError(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // at most 64 KiB: the body is limited
+	resp.Body.Close()
+	return fromStatus(resp.StatusCode, resp.Header, now)
+}

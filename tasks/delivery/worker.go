@@ -1,0 +1,161 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+)
+
+// Worker works delivery jobs: one attempt of one delivery per Work.
+type Worker struct {
+	river.WorkerDefaults[Args]
+
+	pool        *pgxpool.Pool
+	senders     map[string]Sender // by contact method kind
+	maxAttempts int
+	timeout     time.Duration
+	metrics     *Metrics
+	log         *slog.Logger
+	now         func() time.Time
+	rand        func() float64
+}
+
+// WorkerOptions configure a Worker.
+type WorkerOptions struct {
+	Senders     map[string]Sender // webhook, slack, email
+	MaxAttempts int               // DELIVERY_MAX_ATTEMPTS
+	Timeout     time.Duration     // DELIVERY_TIMEOUT: the deadline of one attempt
+	Metrics     *Metrics
+	Logger      *slog.Logger
+	Now         func() time.Time // the clock of retries and signatures; default time.Now
+}
+
+// NewWorker returns the worker of delivery jobs on pool.
+func NewWorker(pool *pgxpool.Pool, o WorkerOptions) *Worker {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	return &Worker{pool: pool, senders: o.Senders, maxAttempts: o.MaxAttempts, timeout: o.Timeout,
+		metrics: o.Metrics, log: o.Logger, now: o.Now, rand: defaultRand}
+}
+
+// Timeout bounds one attempt: DELIVERY_TIMEOUT for the send, and a few seconds for reading the
+// delivery and recording the outcome.
+func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return w.timeout + 5*time.Second }
+
+// NextRetry is DESIGN's retry schedule after a failed attempt: 5 s, 15 s, 45 s, 135 s, then every
+// 5 minutes, with ±10 % jitter. It never returns a time in the past (River would fall back to its
+// own policy).
+func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
+	return w.now().Add(retryDelay(job.Attempt, w.rand))
+}
+
+// errRetry is the error an attempt that will be retried returns to River.
+type errRetry struct{ err error }
+
+func (e errRetry) Error() string { return e.err.Error() }
+func (e errRetry) Unwrap() error { return e.err }
+
+// Work makes one attempt of the job's delivery and records its outcome. The delivery is
+// cancelled (nothing sent) when its alert was acknowledged or resolved since the page, and when
+// its contact method is gone or disabled. A final outcome ends the job; a retryable failure
+// returns an error (River retries at NextRetry) or snoozes for the receiver's Retry-After.
+func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	log := w.log.With("delivery_id", job.Args.DeliveryID)
+	p, err := loadPage(ctx, w.pool, job.Args.DeliveryID)
+	if errors.Is(err, errNoDelivery) {
+		return river.JobCancel(err) // deleted with its alert: nothing to send
+	}
+	if err != nil {
+		return err // the database: River retries
+	}
+	log = log.With("tenant_id", p.TenantID, "alert_id", p.Alert.ID, "channel", p.Kind)
+	if p.Status != "pending" {
+		return nil // already recorded (a rescued duplicate of a finished attempt)
+	}
+	if reason := cancelReason(p); reason != "" {
+		if _, _, err := record(ctx, w.pool, p.DeliveryID, outcome{status: "cancelled", errText: reason, reason: reason}); err != nil {
+			return err
+		}
+		w.metrics.outcome(p.Kind, "cancelled")
+		log.Info("delivery cancelled", "reason", reason)
+		return nil
+	}
+	sender := w.senders[p.Kind]
+	if sender == nil {
+		return w.finish(ctx, log, p, permanent("unknown_channel", errors.New("no sender for "+p.Kind)))
+	}
+	sctx, cancel := context.WithTimeout(ctx, w.timeout)
+	start := time.Now()
+	res := sender.Send(sctx, p, w.now())
+	cancel()
+	w.metrics.attempt(p.Kind, time.Since(start))
+	return w.finish(ctx, log, p, res)
+}
+
+// cancelReason says why a delivery must not be sent, or "".
+func cancelReason(p *Page) string {
+	switch {
+	case p.Alert.Status == "acknowledged":
+		return "alert_acknowledged"
+	case p.Alert.Status == "resolved":
+		return "alert_resolved"
+	case p.Address == "":
+		return "contact_method_removed"
+	}
+	return ""
+}
+
+// finish records the attempt's result and tells River what comes next.
+func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Result) error {
+	attempt := p.Attempts + 1
+	o := outcome{code: res.Code, attempts: 1}
+	switch {
+	case res.Err == nil:
+		o.status = "sent"
+	case res.Permanent:
+		o.status, o.errText, o.reason = "failed", res.Err.Error(), res.Reason
+	case attempt >= w.maxAttempts:
+		o.status, o.errText, o.reason = "failed", res.Err.Error(), reasonAttemptsExhausted
+	default:
+		o.status, o.errText = "pending", res.Err.Error()
+	}
+	// The outcome is recorded even when the job's context is ending: the send happened.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	since, recorded, err := record(rctx, w.pool, p.DeliveryID, o)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if !recorded {
+		return nil
+	}
+	switch o.status {
+	case "sent":
+		w.metrics.outcome(p.Kind, "sent")
+		w.metrics.latency.Observe(since)
+		log.Info("delivered", "attempt", attempt, "response_code", res.Code, "latency_seconds", since)
+		return nil
+	case "failed":
+		w.metrics.outcome(p.Kind, "failed")
+		log.Warn("delivery failed for good", "attempt", attempt, "reason", o.reason, "response_code", res.Code, "error", res.Err)
+		return river.JobCancel(res.Err)
+	}
+	w.metrics.outcome(p.Kind, "retried")
+	log.Info("delivery attempt failed; retrying", "attempt", attempt, "response_code", res.Code, "error", res.Err,
+		"retry_after_seconds", res.RetryAfter.Seconds())
+	if res.RetryAfter > 0 {
+		return river.JobSnooze(res.RetryAfter)
+	}
+	return errRetry{res.Err}
+}
