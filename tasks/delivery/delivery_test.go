@@ -176,7 +176,7 @@ func TestOutcomes(t *testing.T) {
 			}
 			r := f.delivery(ids[0])
 			if r.Status != tc.status || (tc.code != 0 && (r.Code == nil || *r.Code != tc.code)) ||
-				(tc.errLike != "" && (r.LastError == nil || !strings.Contains(*r.LastError, tc.errLike))) {
+				(tc.errLike != "" && (r.LastError == nil || !strings.Contains(strings.ToLower(*r.LastError), strings.ToLower(tc.errLike)))) {
 				t.Fatalf("delivery %s, code %v, error %v; want %s, %d, %q", r.Status, deref(r.Code), deref(r.LastError), tc.status, tc.code, tc.errLike)
 			}
 			if len(rcv.got) != tc.received {
