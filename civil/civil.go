@@ -42,10 +42,3 @@ func Resolve(loc *time.Location, wall time.Time) time.Time {
 	z.Init(loc)
 	return time.Unix(0, z.Resolve(w.UnixNano())).In(loc)
 }
-
-// Repeated reports whether t's wall-clock reading (in t's Location) was already shown at an
-// earlier instant: t lies in the second occurrence of times repeated by a fall-back, which the
-// rule never resolves to.
-func Repeated(t time.Time) bool {
-	return Resolve(t.Location(), t).Before(t)
-}

@@ -118,29 +118,6 @@ func TestDateNormalisesLikeTimeDate(t *testing.T) {
 	}
 }
 
-func TestRepeated(t *testing.T) {
-	for _, c := range []struct {
-		at   string
-		zone string
-		want bool
-	}{
-		{"2027-11-07T01:30:00-05:00", "America/Chicago", false}, // first occurrence
-		{"2027-11-07T01:30:00-06:00", "America/Chicago", true},  // second
-		{"2027-11-07T01:00:00-06:00", "America/Chicago", true},
-		{"2027-11-07T02:00:00-06:00", "America/Chicago", false},
-		{"2027-03-14T03:00:00-05:00", "America/Chicago", false}, // right after a gap
-		{"2027-04-04T01:45:00+10:30", "Australia/Lord_Howe", true},
-		{"2027-04-04T01:45:00+11:00", "Australia/Lord_Howe", false},
-		{"2027-04-03T23:30:00-04:00", "America/Santiago", true},
-		{"2027-06-01T12:00:00+05:30", "Asia/Kolkata", false},
-	} {
-		u := at(t, c.at).In(zone(t, c.zone))
-		if got := civil.Repeated(u); got != c.want {
-			t.Errorf("Repeated(%s in %s) = %v", c.at, c.zone, got)
-		}
-	}
-}
-
 // lastSunday is the day of the month of the last Sunday of month in year, by the calendar alone.
 func lastSunday(year int, month time.Month) int {
 	d := time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC)

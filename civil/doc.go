@@ -8,7 +8,7 @@
 // by a fall-back resolves to its first occurrence. Go's time.Date does neither: it takes the
 // later offset in an overlap and moves a gap time forward by the gap's length.
 //
-// Two forms: time.Time conveniences (Date, Resolve, Wall, Repeated, Transitions) for callers
+// Two forms: time.Time conveniences (Date, Resolve, Wall, Transitions) for callers
 // that convert a handful of times, and Zone, an int64-nanosecond form with a cache of zone
 // periods for oncall's hot path, which resolves hundreds of handoffs per computation.
 //

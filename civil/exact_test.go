@@ -226,3 +226,12 @@ func TestBrokenLocations(t *testing.T) {
 		Transitions(loc, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 	}
 }
+
+// TestZeroZoneIsUTC: a Zone used without Init converts for UTC.
+func TestZeroZoneIsUTC(t *testing.T) {
+	var z Zone
+	u := time.Date(2027, 3, 28, 1, 30, 0, 0, time.UTC).UnixNano()
+	if z.Civil(u) != u || z.Resolve(u) != u || z.Offset(u) != 0 {
+		t.Errorf("zero Zone: Civil %d, Resolve %d, Offset %d for %d", z.Civil(u), z.Resolve(u), z.Offset(u), u)
+	}
+}

@@ -36,8 +36,8 @@ type period struct {
 // boundary exact.
 //
 // A Zone remembers the zone periods it has looked up, so a computation asks the Location only a
-// handful of times. It belongs to one computation and one goroutine; its zero value is not
-// usable before Init. The int64 forms saturate rather than overflow near the ends of the int64
+// handful of times. It belongs to one computation and one goroutine. The zero Zone converts for
+// UTC; Init prepares it for another Location. The int64 forms saturate rather than overflow near the ends of the int64
 // range (years 1678 and 2262); they are exact on the supported range and well beyond it.
 type Zone struct {
 	loc *time.Location
@@ -59,6 +59,14 @@ func (z *Zone) Init(loc *time.Location) {
 	z.n = 0
 	z.more = z.more[:0]
 	z.last = 0
+}
+
+// location returns the zone z converts for: UTC for the zero Zone.
+func (z *Zone) location() *time.Location {
+	if z.loc == nil {
+		return time.UTC
+	}
+	return z.loc
 }
 
 // periods returns the periods found so far.
@@ -83,9 +91,6 @@ func (z *Zone) insert(i int, p period) {
 	}
 	z.more = slices.Insert(z.more, i, p)
 }
-
-// Location returns the zone z converts for.
-func (z *Zone) Location() *time.Location { return z.loc }
 
 // Offset returns the UTC offset at instant u, in nanoseconds.
 func (z *Zone) Offset(u int64) int64 {
@@ -196,7 +201,7 @@ func (z *Zone) lookup(u int64) period {
 // bounds returns the period containing u as the Location reports it, and whether the report
 // holds together (it contains u).
 func (z *Zone) bounds(u int64) (period, bool) {
-	t := time.Unix(0, u).In(z.loc)
+	t := time.Unix(0, u).In(z.location())
 	s, e := t.ZoneBounds()
 	p := period{start: boundNs(s, ever), end: boundNs(e, never), off: z.offset(u)}
 	return p, p.start <= u && u < p.end
@@ -204,7 +209,7 @@ func (z *Zone) bounds(u int64) (period, bool) {
 
 // offset returns the UTC offset at u as the Location reports it, clamped to ±MaxOffset.
 func (z *Zone) offset(u int64) int64 {
-	_, off := time.Unix(0, u).In(z.loc).Zone()
+	_, off := time.Unix(0, u).In(z.location()).Zone()
 	return min(max(int64(off)*int64(time.Second), -maxOffset), maxOffset)
 }
 
