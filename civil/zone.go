@@ -37,8 +37,12 @@ type period struct {
 //
 // A Zone remembers the zone periods it has looked up, so a computation asks the Location only a
 // handful of times. It belongs to one computation and one goroutine. The zero Zone converts for
-// UTC; Init prepares it for another Location. The int64 forms saturate rather than overflow near the ends of the int64
-// range (years 1678 and 2262); they are exact on the supported range and well beyond it.
+// UTC; Init prepares it for another Location.
+//
+// Its arithmetic holds for every instant and civil time at least two days inside what an int64
+// of nanoseconds holds (1678 to 2262), and its answers are checked exact on the supported range.
+// Closer to the ends of the int64 range they are meaningless, though every call still returns:
+// the hot path spends no time guarding against them (callers clamp their inputs once).
 type Zone struct {
 	loc *time.Location
 	// The periods found so far, sorted by start, disjoint, not necessarily contiguous: the
@@ -99,7 +103,6 @@ func (z *Zone) Offset(u int64) int64 {
 
 // Civil returns the wall-clock time at instant u.
 func (z *Zone) Civil(u int64) int64 {
-	u = safe(u)
 	return u + z.at(u).off
 }
 
@@ -110,7 +113,6 @@ func (z *Zone) Civil(u int64) int64 {
 // No instant before c-MaxOffset can show wall time c, so the walk starts there and, within a
 // period of offset o, the first instant at or after wall time c is max(start, c-o).
 func (z *Zone) Resolve(c int64) int64 {
-	c = safe(c)
 	p := z.at(c - maxOffset - nsHour)
 	for range 64 {
 		u := max(p.start, c-p.off)
@@ -122,12 +124,6 @@ func (z *Zone) Resolve(c int64) int64 {
 	// Only a Location with dozens of transitions within two days gets here; any answer within
 	// the search window keeps the callers progressing.
 	return c - p.off
-}
-
-// safe limits an instant or civil time to where adding offsets and search windows cannot
-// overflow: four days from either end of the int64 range.
-func safe(v int64) int64 {
-	return min(max(v, ever+4*nsDay), never-4*nsDay)
 }
 
 // at returns the period containing instant u.

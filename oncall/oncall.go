@@ -75,9 +75,10 @@ func (s *Schedule) overridesAt(u int64, id int64, ok bool) (int64, bool) {
 	// u lies inside the model's range, so comparing with the overrides' own times is the same
 	// as comparing with their clamped ones, and cheaper.
 	ut := time.Unix(0, u)
+	people := roster{m: s.Responders}
 	for i := range s.Overrides {
 		o := &s.Overrides[i]
-		if !ut.Before(o.Start) && ut.Before(o.End) && s.knows(o) {
+		if !ut.Before(o.Start) && ut.Before(o.End) && people.admits(o) {
 			active = append(active, o)
 		}
 	}
@@ -88,18 +89,35 @@ func (s *Schedule) overridesAt(u int64, id int64, ok bool) (int64, bool) {
 	return fold(id, ok, active)
 }
 
-// knows reports whether every responder o names is one of the schedule's: an override naming
-// a stale id is ignored.
-func (s *Schedule) knows(o *Override) bool {
-	if _, ok := s.Responders[o.ResponderID]; !ok {
-		return false
-	}
-	if o.ReplacesResponderID != 0 {
-		if _, ok := s.Responders[o.ReplacesResponderID]; !ok {
-			return false
+// roster tells, for one computation, whether an id is one of the schedule's responders, and
+// remembers the answers: a window's layers and overrides name the same few people again and
+// again, and a map look-up each time would cost more than the rest of preparing an override.
+type roster struct {
+	m   map[int64]Responder
+	ids [16]int64
+	in  [16]bool
+	n   int
+}
+
+// has reports whether id is one of the schedule's responders, not a stale id.
+func (r *roster) has(id int64) bool {
+	for i := range r.n {
+		if r.ids[i] == id {
+			return r.in[i]
 		}
 	}
-	return true
+	_, in := r.m[id]
+	if r.n < len(r.ids) {
+		r.ids[r.n], r.in[r.n] = id, in
+		r.n++
+	}
+	return in
+}
+
+// admits reports whether every responder o names is one of the schedule's: an override naming
+// a stale id is ignored.
+func (r *roster) admits(o *Override) bool {
+	return r.has(o.ResponderID) && (o.ReplacesResponderID == 0 || r.has(o.ReplacesResponderID))
 }
 
 // responder returns the responder with id; callers name only ids of Responders.

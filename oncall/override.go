@@ -25,12 +25,12 @@ type activeOverride struct {
 
 // prepareOverrides returns the overrides of s that are in effect somewhere in [from, to),
 // oldest first, leaving out those that name a stale id.
-func (s *Schedule) prepareOverrides(from, to int64) []activeOverride {
-	var out []activeOverride
+func (s *Schedule) prepareOverrides(from, to int64, people *roster) []activeOverride {
+	out := make([]activeOverride, 0, len(s.Overrides))
 	for i := range s.Overrides {
 		o := &s.Overrides[i]
 		start, end := clampNs(o.Start), clampNs(o.End)
-		if start < end && start < to && end > from && s.knows(o) {
+		if start < end && start < to && end > from && people.admits(o) {
 			out = append(out, activeOverride{start, end, o})
 		}
 	}

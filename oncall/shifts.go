@@ -80,12 +80,13 @@ func (s *Schedule) timeline(z *civil.Zone, f, e int64, out []seg) []seg {
 	}
 	slices.SortStableFunc(order, func(a, b *Layer) int { return cmp.Compare(b.Priority, a.Priority) })
 	// Highest priority first. Cursors are not moved once made: they point into themselves.
+	people := roster{m: s.Responders}
 	cursors := make([]layerCursor, len(order))
 	for i, l := range order {
-		cursors[i].init(z, l, f, e, s.Responders)
+		cursors[i].init(z, l, f, e, &people)
 	}
 
-	ovs := s.prepareOverrides(f, e)
+	ovs := s.prepareOverrides(f, e, &people)
 	var active []*Override
 	ovNext := f // when the set of overrides in effect next changes
 
@@ -142,12 +143,12 @@ type layerCursor struct {
 	kEnd    int64  // handoff(k+1)
 }
 
-func (c *layerCursor) init(z *civil.Zone, l *Layer, f, e int64, known map[int64]Responder) {
+func (c *layerCursor) init(z *civil.Zone, l *Layer, f, e int64, people *roster) {
 	if len(l.Participants) == 0 {
 		return
 	}
 	for i, id := range l.Participants {
-		if _, ok := known[id]; !ok {
+		if !people.has(id) {
 			if c.stale == nil {
 				c.stale = make([]bool, len(l.Participants))
 			}
@@ -206,13 +207,15 @@ func (c *layerCursor) at(t int64) (who int64, ok bool, next int64) {
 func (s *Schedule) toShifts(segs []seg, from, to time.Time, loc *time.Location) []Shift {
 	var people responders
 	out := make([]Shift, len(segs))
+	start := from
 	for i, sg := range segs {
-		out[i] = Shift{Start: time.Unix(0, sg.start).In(loc), End: time.Unix(0, sg.end).In(loc)}
+		end := time.Unix(0, sg.end).In(loc)
+		out[i] = Shift{Start: start, End: end} // pieces are contiguous: one conversion each
 		if sg.ok {
 			out[i].Responder = people.get(s, sg.who)
 		}
+		start = end
 	}
-	out[0].Start = from
 	out[len(out)-1].End = to
 	return out
 }
