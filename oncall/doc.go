@@ -5,7 +5,10 @@
 //   - Layers hand off at rotation_start and then every shift_length units of wall-clock time in the
 //     schedule's zone (civil arithmetic, so a daily 09:00 handoff stays at 09:00 across DST). A
 //     handoff whose wall time falls in a spring-forward gap moves to the first instant after the
-//     gap, that day only; one that falls in a fall-back overlap takes the first occurrence.
+//     gap, that day only; one that falls in a fall-back overlap takes the first occurrence: the
+//     rule of package civil, whose Zone does every conversion.
+//   - A participant who is not one of the schedule's responders (a stale id) keeps its turns,
+//     which are empty; an override naming one is ignored.
 //   - Restrictions mask a layer outside their daily or weekly wall-clock windows without pausing
 //     its rotation.
 //   - The highest-priority layer that has someone wins; overrides are then folded over that result
@@ -17,10 +20,12 @@
 // (handoffs, window edges, override edges) in the window asked for, never to its length in minutes
 // nor to how long ago a rotation started.
 //
-// The model covers instants from 1900-01-01 to 2150-01-01 UTC (see Validate). Outside that range
-// the timeline is taken to be what it is at the nearest edge of it.
+// Answers are exact at every instant of the supported range (civil.MinInstant to
+// civil.MaxInstant, 1970 to 2199), which Validate enforces on a schedule's data, and some way
+// beyond it (1960 to 2240); further out the timeline is taken to be what it is at the nearest
+// edge of that.
 //
 // Load and LoadMany read schedules from PostgreSQL (tables of sql/migrations/00002_oncall.sql),
-// checking what the constraints cannot: zone names and that every responder named belongs to the
-// schedule's tenant.
+// checking what the constraints cannot: zone names, the range of instants, and which responders
+// named belong to the schedule's tenant (the others are stale, listed in Schedule.Problems).
 package oncall

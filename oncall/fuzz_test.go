@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // fuzzBytes hands out values from the fuzzer's bytes, zeros once they run out.
@@ -119,8 +121,9 @@ func (f *fuzzBytes) schedule() *Schedule {
 }
 
 // FuzzSchedule builds a schedule from arbitrary bytes (anything the loader could produce and
-// much it could not, invalid values included) and runs Validate, OnCall and Shifts on it: they
-// must not panic, and Shifts must cover its window exactly whatever the schedule. Windows are
+// much it could not, invalid values and stale ids included) and runs Validate, OnCall and Shifts
+// on it: they must not panic, Shifts must cover its window exactly whatever the schedule, and on
+// a valid one name only responders of Responders. Windows are
 // at most 30 days long: Shifts is linear in the events of its window, which callers keep sane.
 func FuzzSchedule(f *testing.F) {
 	f.Add([]byte{})
@@ -144,8 +147,13 @@ func FuzzSchedule(f *testing.F) {
 			return
 		}
 		checkTimeline(t, ss, from, to)
-		if !valid || !inRange(from) || !inRange(to) {
+		if !valid || civil.CheckRange(from) != nil || civil.CheckRange(to) != nil {
 			return
+		}
+		for i, sh := range ss {
+			if r := sh.Responder; r != nil && *r != s.Responders[r.ID] {
+				t.Fatalf("shift %d [%v, %v) names %+v, not one of the schedule's responders", i, sh.Start, sh.End, *r)
+			}
 		}
 		for i, sh := range ss[:min(len(ss), 50)] {
 			for _, u := range []time.Time{sh.Start, sh.End.Add(-time.Nanosecond)} {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // genZones are the zones random schedules live in: the table tests' ones, UTC, and some with
@@ -15,13 +17,16 @@ var genZones = []string{
 	"Antarctica/Troll", "Asia/Kathmandu", "Europe/Dublin", "America/St_Johns",
 }
 
+// Random schedules live anywhere in the supported range: past 2037 zones run on their rules
+// rather than their tables, and the model must be exact to the range's last instant.
 var (
-	genStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	genEnd   = time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC) // past 2037, where zones run on rules rather than tables
+	genStart = civil.MinInstant
+	genEnd   = civil.MaxInstant
 )
 
 // transitions lists each generator zone's offset changes in [genStart, genEnd), found with
-// ZoneBounds, so that windows can be aimed at them.
+// ZoneBounds (not with package civil, whose answers are under test), so that windows can be
+// aimed at them.
 var transitions = sync.OnceValue(func() map[string][]time.Time {
 	m := map[string][]time.Time{}
 	for _, name := range genZones {
@@ -32,7 +37,7 @@ var transitions = sync.OnceValue(func() map[string][]time.Time {
 		for t := genStart.In(loc); t.Before(genEnd); {
 			_, end := t.ZoneBounds()
 			if !end.After(t) && !end.IsZero() {
-				t = t.Add(time.Hour) // ZoneBounds is wrong on a leap year's last day: see zone.lookup
+				t = t.Add(time.Hour) // ZoneBounds is wrong on a leap year's last day: see civil.Zone
 				continue
 			}
 			if end.IsZero() || !end.Before(genEnd) {
@@ -57,18 +62,35 @@ func genLocation(t *rapid.T) *time.Location {
 	return loc
 }
 
-// genFocus is an instant near which a schedule's events cluster: most often a DST change.
+// genFocus is an instant near which a schedule's events cluster: most often a DST change of any
+// year of the range.
 func genFocus(t *rapid.T, loc *time.Location) time.Time {
 	ts := transitions()[loc.String()]
-	switch k := uniform(t, "focus_kind", 0, 7); {
+	switch k := uniform(t, "focus_kind", 0, 8); {
 	case k < 5 && len(ts) > 0:
 		return pick(t, "transition", ts...)
 	case k == 6:
-		// The turn of a year, leap years past 2037 included (see zone.lookup).
+		// The turn of a year, leap years past 2037 included (see civil.Zone).
 		y := int(uniform(t, "year", int64(genStart.Year()), int64(genEnd.Year()-1)))
 		return time.Date(y, 12, 31, int(uniform(t, "hour", 0, 23)), 0, 0, 0, time.UTC)
+	case k == 7:
+		// An edge of the range.
+		edge := pick(t, "edge", genStart, genEnd)
+		return edge.Add(time.Duration(uniform(t, "edge_min", -3*24*60, 3*24*60)) * time.Minute)
 	}
 	return genStart.Add(time.Duration(uniform(t, "focus_min", 0, int64(genEnd.Sub(genStart)/time.Minute))) * time.Minute)
+}
+
+// genInRange moves an instant of a schedule's data into the supported range (a minute short of
+// its end, so that an override starting there still ends inside).
+func genInRange(u time.Time) time.Time {
+	if u.Before(genStart) {
+		return genStart
+	}
+	if last := genEnd.Add(-time.Minute); u.After(last) {
+		return last
+	}
+	return u
 }
 
 // uniform draws an integer in [lo, hi] with every value equally likely: rapid's own integers
@@ -130,10 +152,10 @@ func genLayer(t *rapid.T, loc *time.Location, focus time.Time, id int64, priorit
 	case Week:
 		l.ShiftLength = int(uniform(t, "weeks", 1, 3))
 	}
-	l.RotationStart = genNear(t, "rotation_start", loc, focus, 400*24*time.Hour, 5*24*time.Hour)
+	l.RotationStart = genInRange(genNear(t, "rotation_start", loc, focus, 400*24*time.Hour, 5*24*time.Hour))
 	l.Participants = rapid.SliceOfN(rapid.Int64Range(1, genPeople), 1, 5).Draw(t, "participants")
 	if uniform(t, "has_end", 0, 3) == 0 {
-		l.EndsAt = genNear(t, "ends_at", loc, focus, 10*24*time.Hour, 10*24*time.Hour)
+		l.EndsAt = genInRange(genNear(t, "ends_at", loc, focus, 10*24*time.Hour, 10*24*time.Hour))
 	}
 	if uniform(t, "restricted", 0, 1) == 0 {
 		l.Restrictions = rapid.SliceOfN(rapid.Custom(genRestriction), 1, 3).Draw(t, "restrictions")
@@ -146,20 +168,30 @@ func genOverride(t *rapid.T, loc *time.Location, focus time.Time, id int64) Over
 	if uniform(t, "replacing", 0, 1) == 0 {
 		o.ReplacesResponderID = rapid.Int64Range(1, genPeople).Draw(t, "replaces")
 	}
-	o.Start = genNear(t, "override_start", loc, focus, 4*24*time.Hour, 3*24*time.Hour)
+	o.Start = genInRange(genNear(t, "override_start", loc, focus, 4*24*time.Hour, 3*24*time.Hour))
 	o.End = o.Start.Add(genLength(t, "override", []time.Duration{time.Minute, time.Hour, 12 * time.Hour, 24 * time.Hour, 3 * 24 * time.Hour}).Truncate(time.Minute) + time.Minute)
+	if o.End.After(genEnd) {
+		o.End = genEnd
+	}
 	// Few distinct creation times, so that ties (broken by id) happen.
 	o.CreatedAt = genStart.Add(time.Duration(uniform(t, "created", 0, 3)) * time.Hour)
 	return o
 }
 
-// genSchedule draws a valid schedule and the instant its events cluster around.
+// genSchedule draws a valid schedule and the instant its events cluster around. A quarter of
+// them name stale ids: one or two of the people participants and overrides are drawn from are
+// missing from Responders.
 func genSchedule(t *rapid.T) (*Schedule, time.Time) {
 	loc := genLocation(t)
 	focus := genFocus(t, loc)
 	s := &Schedule{ID: 1, TenantID: "t", Name: "random", Location: loc, Responders: map[int64]Responder{}}
 	for id := int64(1); id <= genPeople; id++ {
 		s.Responders[id] = Responder{ID: id, Name: fmt.Sprintf("r%d", id)}
+	}
+	if uniform(t, "stale", 0, 3) == 0 {
+		for range uniform(t, "stale_ids", 1, 2) {
+			delete(s.Responders, uniform(t, "stale_id", 1, genPeople))
+		}
 	}
 	priorities := rapid.Permutation([]int{-3, -1, 0, 1, 2, 5, 9}).Draw(t, "priorities")[:uniform(t, "layers", 0, 4)]
 	for i, p := range priorities {

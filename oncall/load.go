@@ -35,9 +35,14 @@ func Load(ctx context.Context, q Querier, id int64, since time.Time) (*Schedule,
 
 // LoadMany reads many schedules in at most five queries, however many ids: for each id either a
 // valid *Schedule or a per-schedule error (wrapping ErrNotFound, or ErrInvalid for bad data:
-// an unknown zone, a participant or override responder that is not a responder of the
-// schedule's tenant, anything Validate rejects), naming the schedule and the layer or override.
-// err is only for a failed query; one bad schedule never hides the others.
+// an unknown zone, anything Validate rejects, such as an instant outside the supported range),
+// naming the schedule and the layer or override. err is only for a failed query; one bad
+// schedule never hides the others.
+//
+// A participant or override responder that is not (or no longer) a responder of the schedule's
+// tenant (the participants array has no foreign key) does not make the schedule bad: it is
+// left out of Responders, so its turns are empty and its overrides ignored, and the schedule
+// carries the problem in Problems.
 //
 // Overrides that ended at or before since are not read: they cannot change an answer at or after
 // since, and they pile up for years (every swap, every holiday) while the escalation task loads
@@ -79,9 +84,15 @@ type loading struct {
 }
 
 type ref struct {
-	id   int64
-	what string // "layer 3: participant", "override 9: responder", ...
+	id     int64
+	what   string // "layer 3: participant", "override 9: responder", ...
+	effect string // what a stale id does there: "its turns are empty", ...
 }
+
+const (
+	emptyTurns = "its turns are empty"
+	ignored    = "the override is ignored"
+)
 
 type person struct {
 	Responder
@@ -173,7 +184,7 @@ func (l *loader) readLayers(ctx context.Context) error {
 			ly.EndsAt = ends.Time
 		}
 		for _, p := range ly.Participants {
-			ld.refs = append(ld.refs, ref{p, fmt.Sprintf("layer %d: participant", ly.ID)})
+			ld.refs = append(ld.refs, ref{p, fmt.Sprintf("layer %d: participant", ly.ID), emptyTurns})
 		}
 		ld.s.Layers = append(ld.s.Layers, ly)
 		l.owner[ly.ID] = scheduleID
@@ -233,9 +244,9 @@ func (l *loader) readOverrides(ctx context.Context) error {
 		if ld == nil {
 			return nil
 		}
-		ld.refs = append(ld.refs, ref{o.ResponderID, fmt.Sprintf("override %d: responder", o.ID)})
+		ld.refs = append(ld.refs, ref{o.ResponderID, fmt.Sprintf("override %d: responder", o.ID), ignored})
 		if o.ReplacesResponderID != 0 {
-			ld.refs = append(ld.refs, ref{o.ReplacesResponderID, fmt.Sprintf("override %d: replaced responder", o.ID)})
+			ld.refs = append(ld.refs, ref{o.ReplacesResponderID, fmt.Sprintf("override %d: replaced responder", o.ID), ignored})
 		}
 		ld.s.Overrides = append(ld.s.Overrides, o)
 		return nil
@@ -264,21 +275,21 @@ func (l *loader) readResponders(ctx context.Context) error {
 	})
 }
 
-// finish checks that every responder the schedule names belongs to its tenant, fills
-// Responders, and validates.
+// finish fills Responders with the responders the schedule names that belong to its tenant,
+// lists the others in Problems, and validates.
 func (ld *loading) finish(people map[int64]person) error {
 	s := ld.s
 	for _, r := range ld.refs {
-		p, ok := people[r.id]
-		switch {
-		case !ok:
-			ld.problems = append(ld.problems, fmt.Sprintf("%s %d is not a responder", r.what, r.id))
-		case p.tenant != s.TenantID:
-			ld.problems = append(ld.problems, fmt.Sprintf("%s %d is a responder of tenant %q, not of %q", r.what, r.id, p.tenant, s.TenantID))
-		default:
+		if p, ok := people[r.id]; ok && p.tenant == s.TenantID {
 			s.Responders[r.id] = p.Responder
+			continue
 		}
+		// Missing or another tenant's: the same words, so that a tenant's report does not
+		// tell it which ids other tenants have.
+		s.Problems = append(s.Problems, fmt.Sprintf("%s %d is not a responder of tenant %q; %s", r.what, r.id, s.TenantID, r.effect))
 	}
+	slices.Sort(s.Problems)
+	s.Problems = slices.Compact(s.Problems)
 	if len(ld.problems) > 0 {
 		return fmt.Errorf("oncall: schedule %d: %s: %w", s.ID, strings.Join(slices.Compact(ld.problems), "; "), ErrInvalid)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,7 +162,16 @@ func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
 	ghost := f.schedule("acme", "UTC")
 	ghostLayer := f.layer(ghost, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann, 999999})
 	invalid := f.schedule("acme", "UTC")
-	f.layer(invalid, 1, "1850-01-01T00:00:00Z", 1, "day", []int64{ann}) // before the model's range
+	invalidLayer := f.layer(invalid, 1, "1850-01-01T00:00:00Z", 1, "day", []int64{ann}) // before the supported range
+	late := f.schedule("acme", "UTC")
+	lateLayer := f.layer(late, 1, "2300-01-01T00:00:00Z", 1, "day", []int64{ann})
+	endless := f.schedule("acme", "UTC")
+	endlessLayer := f.layer(endless, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	f.exec(`update oncall_layers set ends_at = '9999-12-31T00:00:00Z' where id = $1`, endlessLayer)
+	early := f.schedule("acme", "UTC")
+	f.layer(early, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	earlyOverride := f.id(`insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at)
+		values ($1, $2, '1969-12-31T23:00:00Z', '2027-01-01T00:00:00Z')`, early, bob)
 	const missing = 777777
 
 	q := &counting{q: f.pool}
@@ -171,7 +181,7 @@ func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
 	}
 	perOne := q.n.Swap(0)
 
-	ids := append(append([]int64{}, good...), badZone, foreign, ghost, invalid, missing, good[0])
+	ids := append(append([]int64{}, good...), badZone, foreign, ghost, invalid, late, endless, early, missing, good[0])
 	ss, bad, err := LoadMany(context.Background(), q, ids, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +195,25 @@ func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
 			t.Errorf("schedule %d = %+v, %v", id, s, bad[id])
 		}
 	}
-	if len(ss) != len(good) || len(bad) != 5 {
+	// A participant or override responder of another tenant, or no responder at all, leaves
+	// the schedule good: its turns are empty, the override is ignored, the problem is listed.
+	if s := ss[foreign]; s == nil || bad[foreign] != nil || len(s.Responders) != 1 || !slices.Equal(s.Problems, []string{
+		fmt.Sprintf(`layer %d: participant %d is not a responder of tenant "acme"; its turns are empty`, foreignLayer, stranger),
+		fmt.Sprintf(`override %d: responder %d is not a responder of tenant "acme"; the override is ignored`, foreignOverride, stranger),
+	}) {
+		t.Errorf("schedule with another tenant's responder = %+v, %v", s, bad[foreign])
+	}
+	if s := ss[ghost]; s == nil || bad[ghost] != nil || !slices.Equal(s.Problems, []string{
+		fmt.Sprintf(`layer %d: participant 999999 is not a responder of tenant "acme"; its turns are empty`, ghostLayer),
+	}) {
+		t.Errorf("schedule with a missing responder = %+v, %v", s, bad[ghost])
+	}
+	for _, id := range good {
+		if p := ss[id].Problems; len(p) != 0 {
+			t.Errorf("schedule %d: problems %q", id, p)
+		}
+	}
+	if len(ss) != len(good)+2 || len(bad) != 6 {
 		t.Errorf("%d good, %d bad: %v", len(ss), len(bad), bad)
 	}
 	expect := func(id int64, is error, parts ...string) {
@@ -202,18 +230,18 @@ func TestLoadManyFixedQueriesAndPerScheduleErrors(t *testing.T) {
 		}
 	}
 	expect(badZone, ErrInvalid, `unknown time zone "Mars/Olympus_Mons"`)
-	expect(foreign, ErrInvalid,
-		fmt.Sprintf(`layer %d: participant %d is a responder of tenant "other"`, foreignLayer, stranger),
-		fmt.Sprintf(`override %d: responder %d is a responder of tenant "other"`, foreignOverride, stranger))
-	expect(ghost, ErrInvalid, fmt.Sprintf("layer %d: participant 999999 is not a responder", ghostLayer))
-	expect(invalid, ErrInvalid, "rotation start 1850-01-01T00:00:00Z is outside 1900..2150")
+	const supported = "is outside the supported range 1970-01-01T00:00:00Z to 2199-12-31T23:59:59Z"
+	expect(invalid, ErrInvalid, fmt.Sprintf("layer %d: rotation start 1850-01-01T00:00:00Z %s", invalidLayer, supported))
+	expect(late, ErrInvalid, fmt.Sprintf("layer %d: rotation start 2300-01-01T00:00:00Z %s", lateLayer, supported))
+	expect(endless, ErrInvalid, fmt.Sprintf("layer %d: end 9999-12-31T00:00:00Z %s", endlessLayer, supported))
+	expect(early, ErrInvalid, fmt.Sprintf("override %d: start 1969-12-31T23:00:00Z %s", earlyOverride, supported))
 	expect(missing, ErrNotFound)
 
 	if _, err := Load(context.Background(), f.pool, missing, time.Time{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Load(missing) = %v", err)
 	}
-	if _, err := Load(context.Background(), f.pool, foreign, time.Time{}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Load(foreign) = %v", err)
+	if _, err := Load(context.Background(), f.pool, late, time.Time{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Load(late) = %v", err)
 	}
 	if ss, bad, err := LoadMany(context.Background(), q, nil, time.Time{}); err != nil || len(ss) != 0 || len(bad) != 0 {
 		t.Errorf("LoadMany(nil) = %v %v %v", ss, bad, err)
@@ -283,4 +311,62 @@ func TestMigrationConstraints(t *testing.T) {
 	// The edges of the ranges are accepted.
 	f.exec(`insert into oncall_layer_restrictions (layer_id, start_day, start_time, duration) values
 		($1, 7, '23:59:59.999999', '7 days'), ($1, 1, '00:00', '1 minute'), ($1, null, '12:00', '168 hours')`, lid)
+}
+
+// TestLoadStaleParticipant: a responder deleted while still a participant (the array has no
+// foreign key) leaves a gap in its turns, through which the layer below shows; everyone else
+// is still paged, and the schedule says what is wrong.
+func TestLoadStaleParticipant(t *testing.T) {
+	f := newFixture(t)
+	ann, bob, cat := f.responder("acme", "ann"), f.responder("acme", "bob"), f.responder("acme", "cat")
+	gone := f.responder("acme", "gone")
+	stranger := f.responder("other", "zed")
+	sid := f.schedule("acme", "UTC")
+	top := f.layer(sid, 2, "2027-01-01T00:00:00Z", 1, "day", []int64{ann, gone, bob, gone})
+	f.layer(sid, 1, "2027-01-01T00:00:00Z", 1, "week", []int64{cat})
+	// Overrides naming a responder of another tenant: as the whole-schedule responder, and as
+	// the one stood in for.
+	foreign := f.id(`insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at)
+		values ($1, $2, '2027-01-01T00:00:00Z', '2027-01-01T12:00:00Z')`, sid, stranger)
+	standIn := f.id(`insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at)
+		values ($1, $2, $3, '2027-01-02T00:00:00Z', '2027-01-02T12:00:00Z')`, sid, ann, stranger)
+	f.exec(`delete from responders where id = $1`, gone) // no foreign key on participants
+
+	s, err := Load(context.Background(), f.pool, sid, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf(`layer %d: participant %d is not a responder of tenant "acme"; its turns are empty`, top, gone),
+		fmt.Sprintf(`override %d: responder %d is not a responder of tenant "acme"; the override is ignored`, foreign, stranger),
+		fmt.Sprintf(`override %d: replaced responder %d is not a responder of tenant "acme"; the override is ignored`, standIn, stranger),
+	}
+	if !slices.Equal(s.Problems, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(s.Problems, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range []struct {
+		at  string
+		who int64
+	}{
+		{"2027-01-01T06:00:00Z", ann}, // the override by another tenant's responder is ignored
+		{"2027-01-01T12:00:00Z", ann},
+		{"2027-01-02T06:00:00Z", cat}, // gone's turn: cat's layer shows through
+		{"2027-01-03T06:00:00Z", bob},
+		{"2027-01-04T06:00:00Z", cat},
+		{"2027-01-05T06:00:00Z", ann},
+	} {
+		if r, ok := s.OnCall(at(t, c.at)); !ok || r.ID != c.who {
+			t.Errorf("OnCall(%s) = %+v, %v; want %d", c.at, r, ok, c.who)
+		}
+	}
+	got := s.Shifts(at(t, "2027-01-01T00:00:00Z"), at(t, "2027-01-05T00:00:00Z"))
+	wantShifts := []Shift{
+		{at(t, "2027-01-01T00:00:00Z"), at(t, "2027-01-02T00:00:00Z"), &Responder{ann, "ann"}},
+		{at(t, "2027-01-02T00:00:00Z"), at(t, "2027-01-03T00:00:00Z"), &Responder{cat, "cat"}},
+		{at(t, "2027-01-03T00:00:00Z"), at(t, "2027-01-04T00:00:00Z"), &Responder{bob, "bob"}},
+		{at(t, "2027-01-04T00:00:00Z"), at(t, "2027-01-05T00:00:00Z"), &Responder{cat, "cat"}},
+	}
+	if !sameShifts(got, wantShifts) {
+		t.Errorf("shifts:\n%swant:\n%s", formatShifts(got), formatShifts(wantShifts))
+	}
 }

@@ -561,3 +561,56 @@ func TestOverrides(t *testing.T) {
 		},
 	})
 }
+
+// TestStaleParticipants: an id missing from Responders (a responder deleted while still a
+// participant) keeps its turns, which are empty, so lower layers show through them; overrides
+// naming one are ignored; the schedule is still valid.
+func TestStaleParticipants(t *testing.T) {
+	const gone = 42 // not in people()
+	runTable(t, []tableCase{
+		{
+			name: "a stale participant's turns are gaps the lower layer fills",
+			zone: "Europe/Berlin",
+			layers: []Layer{
+				{Priority: 2, RotationStart: at(t, "2027-01-01T09:00:00+01:00"), ShiftLength: 1, ShiftUnit: Day, Participants: []int64{1, gone, 2}},
+				{Priority: 1, RotationStart: at(t, "2027-01-02T00:00:00+01:00"), ShiftLength: 1, ShiftUnit: Week, Participants: []int64{3},
+					Restrictions: []Restriction{{StartTime: 12 * time.Hour, Duration: 6 * time.Hour}}},
+			},
+			from: "2027-01-01T09:00:00+01:00", to: "2027-01-05T09:00:00+01:00",
+			want: []piece{
+				{"2027-01-01T09:00:00+01:00", "2027-01-02T09:00:00+01:00", 1},
+				{"2027-01-02T09:00:00+01:00", "2027-01-02T12:00:00+01:00", 0},
+				{"2027-01-02T12:00:00+01:00", "2027-01-02T18:00:00+01:00", 3},
+				{"2027-01-02T18:00:00+01:00", "2027-01-03T09:00:00+01:00", 0},
+				{"2027-01-03T09:00:00+01:00", "2027-01-04T09:00:00+01:00", 2},
+				{"2027-01-04T09:00:00+01:00", "2027-01-05T09:00:00+01:00", 1},
+			},
+		},
+		{
+			name:   "a layer of stale participants only has nobody",
+			zone:   "UTC",
+			layers: []Layer{{RotationStart: at(t, "2027-01-01T00:00:00Z"), ShiftLength: 1, ShiftUnit: Day, Participants: []int64{gone, gone + 1}}},
+			from:   "2027-01-01T00:00:00Z", to: "2027-01-04T00:00:00Z",
+			want: []piece{{"2027-01-01T00:00:00Z", "2027-01-04T00:00:00Z", 0}},
+		},
+		{
+			name:   "overrides naming a stale id are ignored",
+			zone:   "UTC",
+			layers: []Layer{{RotationStart: at(t, "2027-01-01T00:00:00Z"), ShiftLength: 1, ShiftUnit: Day, Participants: []int64{1, gone}}},
+			ovs: []Override{
+				{ID: 1, ResponderID: gone, Start: at(t, "2027-01-01T06:00:00Z"), End: at(t, "2027-01-01T12:00:00Z")},
+				{ID: 2, ResponderID: 4, ReplacesResponderID: gone, Start: at(t, "2027-01-02T06:00:00Z"), End: at(t, "2027-01-02T12:00:00Z")},
+				{ID: 3, ResponderID: gone, ReplacesResponderID: 1, Start: at(t, "2027-01-03T06:00:00Z"), End: at(t, "2027-01-03T12:00:00Z")},
+				{ID: 4, ResponderID: 5, Start: at(t, "2027-01-02T18:00:00Z"), End: at(t, "2027-01-02T20:00:00Z")},
+			},
+			from: "2027-01-01T00:00:00Z", to: "2027-01-04T00:00:00Z",
+			want: []piece{
+				{"2027-01-01T00:00:00Z", "2027-01-02T00:00:00Z", 1},
+				{"2027-01-02T00:00:00Z", "2027-01-02T18:00:00Z", 0},
+				{"2027-01-02T18:00:00Z", "2027-01-02T20:00:00Z", 5},
+				{"2027-01-02T20:00:00Z", "2027-01-03T00:00:00Z", 0},
+				{"2027-01-03T00:00:00Z", "2027-01-04T00:00:00Z", 1},
+			},
+		},
+	})
+}

@@ -108,7 +108,9 @@ func oracleActive(l *Layer, loc *time.Location, t time.Time) bool {
 	return false
 }
 
-func oracleLayer(l *Layer, loc *time.Location, t time.Time) (int64, bool) {
+// oracleLayer returns who layer l has at t: nobody in the turn of a participant who is not one
+// of known (a stale id).
+func oracleLayer(l *Layer, loc *time.Location, known map[int64]Responder, t time.Time) (int64, bool) {
 	if t.Before(l.RotationStart) || (!l.EndsAt.IsZero() && !t.Before(l.EndsAt)) || !oracleActive(l, loc, t) {
 		return 0, false
 	}
@@ -121,7 +123,11 @@ func oracleLayer(l *Layer, loc *time.Location, t time.Time) (int64, bool) {
 	for !oracleHandoff(l, loc, k+1).After(t) {
 		k++
 	}
-	return l.Participants[k%len(l.Participants)], true
+	who := l.Participants[k%len(l.Participants)]
+	if _, ok := known[who]; !ok {
+		return 0, false
+	}
+	return who, true
 }
 
 func oracleOnCall(s *Schedule, t time.Time) (int64, bool) {
@@ -129,13 +135,15 @@ func oracleOnCall(s *Schedule, t time.Time) (int64, bool) {
 	ok, best := false, 0
 	for i := range s.Layers {
 		l := &s.Layers[i]
-		if who, has := oracleLayer(l, s.Location, t); has && (!ok || l.Priority > best) {
+		if who, has := oracleLayer(l, s.Location, s.Responders, t); has && (!ok || l.Priority > best) {
 			id, ok, best = who, true, l.Priority
 		}
 	}
 	var active []Override
 	for _, o := range s.Overrides {
-		if !t.Before(o.Start) && t.Before(o.End) {
+		_, known := s.Responders[o.ResponderID]
+		_, knownReplaced := s.Responders[o.ReplacesResponderID]
+		if !t.Before(o.Start) && t.Before(o.End) && known && (o.ReplacesResponderID == 0 || knownReplaced) {
 			active = append(active, o)
 		}
 	}

@@ -23,15 +23,15 @@ type activeOverride struct {
 	o          *Override
 }
 
-// prepareOverrides returns the overrides that are in effect somewhere in [from, to), oldest
-// first.
-func prepareOverrides(ovs []Override, from, to int64) []activeOverride {
-	var out []activeOverride
-	for i := range ovs {
-		o := &ovs[i]
-		s, e := clampNs(o.Start), clampNs(o.End)
-		if s < e && s < to && e > from {
-			out = append(out, activeOverride{s, e, o})
+// prepareOverrides returns the overrides of s that are in effect somewhere in [from, to),
+// oldest first, leaving out those that name a stale id.
+func (s *Schedule) prepareOverrides(from, to int64, people *roster) []activeOverride {
+	out := make([]activeOverride, 0, len(s.Overrides))
+	for i := range s.Overrides {
+		o := &s.Overrides[i]
+		start, end := clampNs(o.Start), clampNs(o.End)
+		if start < end && start < to && end > from && people.admits(o) {
+			out = append(out, activeOverride{start, end, o})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b activeOverride) int { return older(a.o, b.o) })

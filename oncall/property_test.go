@@ -54,6 +54,9 @@ func TestShiftsProperties(t *testing.T) {
 		checkTimeline(t, ss, from, to)
 
 		for i, sh := range ss {
+			if r := sh.Responder; r != nil && *r != s.Responders[r.ID] {
+				t.Fatalf("shift %d [%v, %v) names %+v, not one of the schedule's responders", i, sh.Start, sh.End, *r)
+			}
 			for _, u := range []time.Time{sh.Start, sh.End.Add(-time.Nanosecond)} {
 				r, ok := s.OnCall(u)
 				if w := who(sh.Responder); (w != 0) != ok || r.ID != w {

@@ -3,6 +3,8 @@ package oncall
 import (
 	"slices"
 	"time"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // window is a restriction in civil form: instances start at wall-clock times anchor + i*period
@@ -49,18 +51,18 @@ type span struct{ start, end int64 }
 // An instance [resolve(cs), resolve(cs+dur)) can contain t only if cs+dur is later than t's wall
 // time (else its end is at or before t) and cs is no later than t's wall time plus the largest
 // fall-back (else its start is after t); the candidates in between are few.
-func activeAt(z *zone, rs []Restriction, t int64) bool {
-	ct := z.civil(t)
+func activeAt(z *civil.Zone, rs []Restriction, t int64) bool {
+	ct := z.Civil(t)
 	for _, r := range rs {
 		w, ok := r.window()
 		if !ok {
 			continue
 		}
 		for cs := w.first(ct - w.dur + 1); cs <= ct+2*maxOffset; cs += w.period {
-			if z.resolve(cs) > t {
+			if z.Resolve(cs) > t {
 				break // later instances start later still
 			}
-			if t < z.resolve(cs+w.dur) {
+			if t < z.Resolve(cs+w.dur) {
 				return true
 			}
 		}
@@ -70,20 +72,20 @@ func activeAt(z *zone, rs []Restriction, t int64) bool {
 
 // activeSpans returns the union of the restrictions' windows within [from, to), sorted and
 // merged, found with the same bounds as activeAt.
-func activeSpans(z *zone, rs []Restriction, from, to int64) []span {
+func activeSpans(z *civil.Zone, rs []Restriction, from, to int64) []span {
 	var out []span
-	cf, ct := z.civil(from), z.civil(to)
+	cf, ct := z.Civil(from), z.Civil(to)
 	for _, r := range rs {
 		w, ok := r.window()
 		if !ok {
 			continue
 		}
 		for cs := w.first(cf - w.dur + 1); cs <= ct+2*maxOffset; cs += w.period {
-			s := z.resolve(cs)
+			s := z.Resolve(cs)
 			if s >= to {
 				break
 			}
-			e := min(z.resolve(cs+w.dur), to)
+			e := min(z.Resolve(cs+w.dur), to)
 			s = max(s, from)
 			if s < e {
 				out = append(out, span{s, e})

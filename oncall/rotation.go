@@ -1,5 +1,7 @@
 package oncall
 
+import "github.com/opsworker/opsworker/civil"
+
 // rotation is a layer's handoff sequence, prepared for one computation.
 //
 // Handoff 0 is rotation_start itself; handoff k > 0 is the instant of the wall-clock time
@@ -7,7 +9,7 @@ package oncall
 // local hour across DST changes and only the shift spanning a change is longer or shorter. Shift k
 // is [handoff(k), handoff(k+1)) and belongs to who[k mod len(who)].
 type rotation struct {
-	z     *zone
+	z     *civil.Zone
 	start int64 // rotation_start
 	end   int64 // ends_at, or never
 	c0    int64 // rotation_start's wall-clock time
@@ -15,7 +17,7 @@ type rotation struct {
 	who   []int64
 }
 
-func newRotation(z *zone, l *Layer) rotation {
+func newRotation(z *civil.Zone, l *Layer) rotation {
 	r := rotation{
 		z:     z,
 		start: clampNs(l.RotationStart),
@@ -26,7 +28,7 @@ func newRotation(z *zone, l *Layer) rotation {
 	if !l.EndsAt.IsZero() {
 		r.end = clampNs(l.EndsAt)
 	}
-	r.c0 = z.civil(r.start)
+	r.c0 = z.Civil(r.start)
 	return r
 }
 
@@ -62,7 +64,7 @@ func (r *rotation) handoff(k int64) int64 {
 	if k <= 0 {
 		return r.start
 	}
-	return max(r.start, r.z.resolve(r.c0+k*r.step))
+	return max(r.start, r.z.Resolve(r.c0+k*r.step))
 }
 
 // locate returns the shift containing instant t >= start: the largest k with handoff(k) <= t.
@@ -72,7 +74,7 @@ func (r *rotation) handoff(k int64) int64 {
 // small only when a fall-back has turned t's wall clock back, by at most one shift for ordinary
 // zones; the loop walks those few shifts forward.
 func (r *rotation) locate(t int64) int64 {
-	k := max(0, floorDiv(r.z.civil(t)-r.c0, r.step))
+	k := max(0, floorDiv(r.z.Civil(t)-r.c0, r.step))
 	for range 64 {
 		if r.handoff(k+1) > t {
 			break

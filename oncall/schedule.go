@@ -66,6 +66,11 @@ type Override struct {
 
 // Schedule is everything needed to tell who is on call: its layers, its overrides and the
 // responders they name. Its methods do not modify it and are safe for concurrent use.
+//
+// A participant or override responder id missing from Responders is stale (DESIGN.md: a
+// responder deleted while still named): the participant keeps its turns, which are empty, so
+// lower layers show through them; an override naming one is ignored. OnCall and Shifts only
+// ever name responders of Responders.
 type Schedule struct {
 	ID         int64
 	TenantID   string
@@ -73,7 +78,13 @@ type Schedule struct {
 	Location   *time.Location
 	Layers     []Layer
 	Overrides  []Override
-	Responders map[int64]Responder // every responder the layers and overrides name
+	Responders map[int64]Responder // the responders of the tenant the layers and overrides name
+
+	// Problems are what the loader found wrong but answerable, for people (the escalation and
+	// report tasks show them): one line per stale id and where it is named, such as `layer 3:
+	// participant 42 is not a responder of tenant "t1"; its turns are empty`. Sorted, without
+	// duplicates. The model does not read it.
+	Problems []string
 }
 
 // Shift is one piece of a timeline: Responder is on call during [Start, End), or nobody when it

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // Shifts returns the timeline over [from, to): contiguous, non-overlapping shifts that cover the
@@ -22,8 +24,8 @@ func (s *Schedule) Shifts(from, to time.Time) []Shift {
 	f, e := clampNs(from), clampNs(to)
 	var segs []seg
 	if f < e {
-		var z zone
-		z.init(s.Location)
+		var z civil.Zone
+		z.Init(s.Location)
 		buf := segPool.Get().(*[]seg)
 		segs = s.timeline(&z, f, e, (*buf)[:0])
 		defer func() {
@@ -71,19 +73,20 @@ func appendSeg(segs []seg, sg seg) []seg {
 // step every layer reports who it has and when that may next change, the highest-priority layer
 // with someone wins, the overrides in effect are folded over it, and the step ends at the
 // earliest next change of any of them.
-func (s *Schedule) timeline(z *zone, f, e int64, out []seg) []seg {
+func (s *Schedule) timeline(z *civil.Zone, f, e int64, out []seg) []seg {
 	order := make([]*Layer, len(s.Layers))
 	for i := range s.Layers {
 		order[i] = &s.Layers[i]
 	}
 	slices.SortStableFunc(order, func(a, b *Layer) int { return cmp.Compare(b.Priority, a.Priority) })
 	// Highest priority first. Cursors are not moved once made: they point into themselves.
+	people := roster{m: s.Responders}
 	cursors := make([]layerCursor, len(order))
 	for i, l := range order {
-		cursors[i].init(z, l, f, e)
+		cursors[i].init(z, l, f, e, &people)
 	}
 
-	ovs := prepareOverrides(s.Overrides, f, e)
+	ovs := s.prepareOverrides(f, e, &people)
 	var active []*Override
 	ovNext := f // when the set of overrides in effect next changes
 
@@ -131,17 +134,26 @@ func overridesFrom(ovs []activeOverride, t int64, active []*Override, e int64) (
 // layer is alive and unrestricted, and the shift it is in.
 type layerCursor struct {
 	r       rotation
-	spans   []span // where the layer has someone: its life within the window, masked by restrictions
+	spans   []span // where the layer is alive: its life within the window, masked by restrictions
 	one     [1]span
-	si      int   // the first span not over yet
-	located bool  // whether k and kEnd hold a shift yet
-	k       int64 // the current shift
-	kEnd    int64 // handoff(k+1)
+	stale   []bool // by participant index, whether that turn is empty (nil: none is)
+	si      int    // the first span not over yet
+	located bool   // whether k and kEnd hold a shift yet
+	k       int64  // the current shift
+	kEnd    int64  // handoff(k+1)
 }
 
-func (c *layerCursor) init(z *zone, l *Layer, f, e int64) {
+func (c *layerCursor) init(z *civil.Zone, l *Layer, f, e int64, people *roster) {
 	if len(l.Participants) == 0 {
 		return
+	}
+	for i, id := range l.Participants {
+		if !people.has(id) {
+			if c.stale == nil {
+				c.stale = make([]bool, len(l.Participants))
+			}
+			c.stale[i] = true
+		}
 	}
 	c.r = newRotation(z, l)
 	lo, hi := max(f, c.r.start), min(e, c.r.end)
@@ -156,7 +168,7 @@ func (c *layerCursor) init(z *zone, l *Layer, f, e int64) {
 }
 
 // at returns who the layer has at t, if anyone, and the instant after t at which that may next
-// change. Calls must come with non-decreasing t.
+// change. Calls must come with non-decreasing t. The turn of a stale participant is empty.
 func (c *layerCursor) at(t int64) (who int64, ok bool, next int64) {
 	for c.si < len(c.spans) && c.spans[c.si].end <= t {
 		c.si++
@@ -181,7 +193,12 @@ func (c *layerCursor) at(t int64) (who int64, ok bool, next int64) {
 			c.kEnd = c.r.handoff(c.k + 1)
 		}
 	}
-	return c.r.participant(c.k), true, min(c.kEnd, sp.end)
+	next = min(c.kEnd, sp.end)
+	i := c.k % int64(len(c.r.who))
+	if c.stale != nil && c.stale[i] {
+		return 0, false, next
+	}
+	return c.r.who[i], true, next
 }
 
 // toShifts turns the pieces into Shifts in loc, the first starting at from and the last ending
@@ -190,13 +207,15 @@ func (c *layerCursor) at(t int64) (who int64, ok bool, next int64) {
 func (s *Schedule) toShifts(segs []seg, from, to time.Time, loc *time.Location) []Shift {
 	var people responders
 	out := make([]Shift, len(segs))
+	start := from
 	for i, sg := range segs {
-		out[i] = Shift{Start: time.Unix(0, sg.start).In(loc), End: time.Unix(0, sg.end).In(loc)}
+		end := time.Unix(0, sg.end).In(loc)
+		out[i] = Shift{Start: start, End: end} // pieces are contiguous: one conversion each
 		if sg.ok {
 			out[i].Responder = people.get(s, sg.who)
 		}
+		start = end
 	}
-	out[0].Start = from
 	out[len(out)-1].End = to
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // ErrInvalid is wrapped by every error of Validate, and so by the per-schedule errors of
@@ -14,11 +16,15 @@ import (
 var ErrInvalid = errors.New("invalid schedule")
 
 // Validate reports data the model cannot answer for: no Location, an unknown unit, a shift length
-// that is not positive or longer than ten years, no participants, a participant or override
-// responder missing from Responders, a restriction out of range, an override ending at or
-// before its start, duplicate layer priorities, an instant outside 1900..2150, and the like. The
+// that is not positive or longer than ten years, no participants, a restriction out of range, an
+// override ending at or before its start, duplicate layer priorities, a rotation start, layer
+// end or override start or end outside the supported range (civil.CheckRange), and the like. The
 // error names the schedule and every offending layer, restriction and override, and wraps
 // ErrInvalid.
+//
+// A participant or override responder missing from Responders is no error: it is a stale id (a
+// responder deleted while still named), whose turns are empty and whose overrides are ignored;
+// the loader lists them in Problems.
 //
 // OnCall and Shifts only mean something on a valid schedule, but never panic on any.
 func (s *Schedule) Validate() error {
@@ -72,16 +78,11 @@ func (s *Schedule) layerProblems(l *Layer) []string {
 	if len(l.Participants) == 0 {
 		p = append(p, "no participants")
 	}
-	for _, id := range l.Participants {
-		if _, ok := s.Responders[id]; !ok {
-			p = append(p, fmt.Sprintf("participant %d is not one of the schedule's responders", id))
-		}
-	}
-	if msg := s.instantProblem("rotation start", l.RotationStart); msg != "" {
+	if msg := s.instantProblem("rotation start", l.RotationStart, false); msg != "" {
 		p = append(p, msg)
 	}
 	if !l.EndsAt.IsZero() {
-		if msg := s.instantProblem("end", l.EndsAt); msg != "" {
+		if msg := s.instantProblem("end", l.EndsAt, true); msg != "" {
 			p = append(p, msg)
 		}
 	}
@@ -95,18 +96,10 @@ func (s *Schedule) layerProblems(l *Layer) []string {
 
 func (s *Schedule) overrideProblems(o *Override) []string {
 	var p []string
-	if _, ok := s.Responders[o.ResponderID]; !ok {
-		p = append(p, fmt.Sprintf("responder %d is not one of the schedule's responders", o.ResponderID))
-	}
-	if o.ReplacesResponderID != 0 {
-		if _, ok := s.Responders[o.ReplacesResponderID]; !ok {
-			p = append(p, fmt.Sprintf("replaced responder %d is not one of the schedule's responders", o.ReplacesResponderID))
-		}
-	}
 	if !o.End.After(o.Start) {
 		p = append(p, fmt.Sprintf("ends (%s) at or before it starts (%s)", o.End.Format(time.RFC3339), o.Start.Format(time.RFC3339)))
 	}
-	for _, msg := range []string{s.instantProblem("start", o.Start), s.instantProblem("end", o.End)} {
+	for _, msg := range []string{s.instantProblem("start", o.Start, false), s.instantProblem("end", o.End, true)} {
 		if msg != "" {
 			p = append(p, msg)
 		}
@@ -114,14 +107,15 @@ func (s *Schedule) overrideProblems(o *Override) []string {
 	return p
 }
 
-// instantProblem checks an instant of the schedule against the model's range, and the zone's
-// offset there against what the computation believes.
-func (s *Schedule) instantProblem(what string, t time.Time) string {
+// instantProblem checks an instant of the schedule against the supported range, and the zone's
+// offset there against what the computation believes. An exclusive end may be the range's
+// exclusive end itself: what it bounds lies inside.
+func (s *Schedule) instantProblem(what string, t time.Time, exclusiveEnd bool) string {
 	if t.IsZero() {
 		return "no " + what
 	}
-	if !inRange(t) {
-		return fmt.Sprintf("%s %s is outside %s..%s", what, t.Format(time.RFC3339), minTime.Format("2006"), maxTime.Format("2006"))
+	if err := civil.CheckRange(t); err != nil && !(exclusiveEnd && t.Equal(civil.MaxInstant)) {
+		return what + " " + err.Error()
 	}
 	if s.Location != nil {
 		if _, off := t.In(s.Location).Zone(); int64(off)*int64(time.Second) > maxOffset || int64(off)*int64(time.Second) < -maxOffset {

@@ -26,7 +26,7 @@ type Spec struct {
 	every    time.Duration      // for @every: the interval; zero otherwise
 	fields   *cron.SpecSchedule // for field and descriptor specs, in Location
 	fixed    bool               // a fixed-time spec (see wallClockFixed); DST corrections apply
-	naiveUTC *cron.SpecSchedule // fields read in UTC: matches wall-clock times that do not exist
+	naiveUTC *cron.SpecSchedule // fields read in UTC: the wall-clock readings they name, existing or not
 }
 
 var _ cron.Schedule = Spec{}
@@ -105,10 +105,11 @@ func parse(spec string) (sched cron.Schedule, err error) {
 //   - @every is aligned to the clock (multiples of the interval since the zero time, so @every 1m
 //     fires on the minute and @every 1h on the hour), not counted from process start. Replicas
 //     then fire together and the advisory lock lets exactly one of them run each firing.
-//   - A fixed-time spec follows Vixie cron across DST changes: a firing whose wall-clock time falls
-//     into a spring-forward gap runs at the first instant after the gap instead of being lost, and
-//     one in the repeated hour of a fall-back night runs once, at the first occurrence. Interval
-//     specs (minute or hour field starting with *) keep firing by the clock as robfig does.
+//   - A fixed-time spec follows Vixie cron across DST changes, which is package civil's rule: a
+//     firing whose wall-clock time falls into a spring-forward gap runs at the first instant after
+//     the gap instead of being lost, and one in the repeated hour of a fall-back night runs once,
+//     at the first occurrence. Interval specs (minute or hour field starting with *) keep firing
+//     by the clock as robfig does.
 func (s Spec) Next(t time.Time) time.Time {
 	if s.every > 0 {
 		return t.Truncate(s.every).Add(s.every)
@@ -116,17 +117,10 @@ func (s Spec) Next(t time.Time) time.Time {
 	if s.fields == nil {
 		return time.Time{}
 	}
-	n := s.fields.Next(t)
-	if !s.fixed || n.IsZero() {
-		return n
+	if s.fixed {
+		return s.nextFixed(t)
 	}
-	if gap, ok := s.firstSkippedGap(t, n); ok {
-		return gap
-	}
-	for !n.IsZero() && inRepeatedHour(n.In(s.Location)) {
-		n = s.fields.Next(n)
-	}
-	return n
+	return s.fields.Next(t)
 }
 
 // Upcoming returns the next n firings after t, in the spec's zone.

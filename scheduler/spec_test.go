@@ -212,3 +212,42 @@ func assertTimes(t *testing.T, got []time.Time, want []string) {
 		}
 	}
 }
+
+// TestDSTAtMidnightAndFarAhead: the rule holds where the change happens at midnight (Santiago:
+// the day 2027-09-05 starts at 01:00) and past Go's zone tables, including across the last day
+// of a leap year, where Go's ZoneBounds reports a period that ended before the instant asked
+// about (the former transition walk stopped there and lost every later note).
+func TestDSTAtMidnightAndFarAhead(t *testing.T) {
+	santiago := mustZone(t, "America/Santiago")
+	midnight, _ := ParseSpec("0 0 * * *", santiago, time.Now())
+	assertTimes(t, midnight.Upcoming(at(t, "2027-09-03T12:00:00-04:00"), 3), []string{
+		"2027-09-04T00:00:00-04:00", "2027-09-05T01:00:00-03:00", "2027-09-06T00:00:00-03:00",
+	})
+	notes := midnight.DSTNotes(at(t, "2027-01-01T00:00:00Z"), at(t, "2028-01-01T00:00:00Z"))
+	if len(notes) != 1 || !strings.HasPrefix(notes[0].Text, "2027-09-05: 00:00 does not exist (clocks jump from 00:00 to 01:00)") {
+		t.Errorf("Santiago notes = %v", notes)
+	}
+	// 23:30 is repeated on 2027-04-03 (00:00 -03 back to 23:00 -04).
+	late, _ := ParseSpec("30 23 * * *", santiago, time.Now())
+	assertTimes(t, late.Upcoming(at(t, "2027-04-03T12:00:00-03:00"), 2), []string{"2027-04-03T23:30:00-03:00", "2027-04-04T23:30:00-04:00"})
+
+	berlin := mustZone(t, "Europe/Berlin")
+	s, _ := ParseSpec("30 2 * * *", berlin, time.Now())
+	notes = s.DSTNotes(at(t, "2040-06-01T00:00:00Z"), at(t, "2041-06-01T00:00:00Z"))
+	if len(notes) != 2 || !strings.HasPrefix(notes[0].Text, "2040-10-28: 02:30 occurs twice") || !strings.HasPrefix(notes[1].Text, "2041-03-31: 02:30 does not exist") {
+		t.Errorf("notes across 2040-12-31 = %v", notes)
+	}
+	assertTimes(t, s.Upcoming(at(t, "2199-03-30T12:00:00+01:00"), 2), []string{"2199-03-31T03:00:00+02:00", "2199-04-01T02:30:00+02:00"})
+}
+
+// TestFallBackSeveralFiringsInTheRepeatedHour: a fixed spec firing several times in the repeated
+// hour fires each once, in the first occurrence.
+func TestFallBackSeveralFiringsInTheRepeatedHour(t *testing.T) {
+	chicago := mustZone(t, "America/Chicago")
+	s, _ := ParseSpec("0,20,40 1 * * *", chicago, time.Now())
+	assertTimes(t, s.Upcoming(at(t, "2027-11-07T00:50:00-05:00"), 4), []string{
+		"2027-11-07T01:00:00-05:00", "2027-11-07T01:20:00-05:00", "2027-11-07T01:40:00-05:00", "2027-11-08T01:00:00-06:00",
+	})
+	// From inside the second occurrence, nothing more that night.
+	assertTimes(t, s.Upcoming(at(t, "2027-11-07T01:10:00-06:00"), 1), []string{"2027-11-08T01:00:00-06:00"})
+}

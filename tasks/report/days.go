@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/oncall"
 )
 
@@ -84,45 +85,13 @@ func candidateDays(t *tenant, now time.Time, n int) []day {
 	return out
 }
 
-// localInstant returns the instant at which the wall clock of loc reads date at hour:00. Where
-// that reading is skipped (a DST gap), it is the first instant after the gap; where it occurs
-// twice (a DST overlap), the first occurrence. This is the rule oncall applies to handoffs, and
-// it makes a day start at the first instant of its date even in zones whose DST change happens at
+// localInstant returns the instant at which the wall clock of loc reads date at hour:00, by
+// package civil's rule (the one oncall applies to handoffs): where that reading is skipped (a
+// DST gap), the first instant after the gap; where it occurs twice, the first occurrence. A day
+// then starts at the first instant of its date even in zones whose DST change happens at
 // midnight (America/Santiago, America/Havana).
 func localInstant(date civilDate, hour int, loc *time.Location) time.Time {
-	want := time.Date(date.year, date.month, date.day, hour, 0, 0, 0, time.UTC) // the wall reading
-	guess := time.Date(date.year, date.month, date.day, hour, 0, 0, 0, loc)
-	wall := func(t time.Time) time.Time {
-		w := t.In(loc)
-		return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
-	}
-	// Walk the zone periods within 36 hours of the guess, more than any offset change moves a
-	// wall clock: each offset in force there gives one candidate instant for the reading, valid
-	// if the clock really reads it then.
-	var best, gapEnd time.Time
-	from, until := guess.Add(-36*time.Hour), guess.Add(36*time.Hour)
-	for t := from; t.Before(until); {
-		_, off := t.Zone()
-		_, end := t.ZoneBounds()
-		if c := want.Add(-time.Duration(off) * time.Second); wall(c).Equal(want) && (best.IsZero() || c.Before(best)) {
-			best = c
-		}
-		if end.IsZero() || !end.After(t) {
-			break
-		}
-		// A transition that jumps the wall clock over the reading ends the gap it falls in.
-		if gapEnd.IsZero() && wall(end.Add(-time.Nanosecond)).Before(want) && wall(end).After(want) {
-			gapEnd = end
-		}
-		t = end
-	}
-	switch {
-	case !best.IsZero():
-		return best
-	case !gapEnd.IsZero():
-		return gapEnd
-	}
-	return guess // unreachable for real zones; time.Date's answer is the best left
+	return civil.Date(date.year, date.month, date.day, hour, 0, 0, 0, loc)
 }
 
 // missingSQL returns the ordinals (1-based positions in the arrays) of the candidate days that
