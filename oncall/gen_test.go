@@ -55,7 +55,7 @@ var transitions = sync.OnceValue(func() map[string][]time.Time {
 
 func genLocation(t *rapid.T) *time.Location {
 	name := pick(t, "zone", genZones...)
-	loc, err := LoadLocation(name)
+	loc, err := civil.LoadLocation(name)
 	if err != nil {
 		t.Fatal(err)
 	}

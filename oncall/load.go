@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/opsworker/opsworker/civil"
 )
 
 // Querier is what the loader needs: *pgxpool.Pool, *pgx.Conn and pgx.Tx all satisfy it.
@@ -148,7 +149,7 @@ func (l *loader) readSchedules(ctx context.Context) error {
 			return err
 		}
 		ld := &loading{s: s}
-		loc, err := LoadLocation(zone)
+		loc, err := civil.LoadLocation(zone)
 		if err != nil {
 			ld.problems = append(ld.problems, fmt.Sprintf("unknown time zone %q", zone))
 		}

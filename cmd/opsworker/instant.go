@@ -1,10 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // instantFlag returns the instant given by the RFC 3339 flag name, or def when the flag is absent.
@@ -24,22 +25,8 @@ func instantFlag(cmd *cobra.Command, name string, def time.Time) (time.Time, err
 	if err != nil {
 		return time.Time{}, usageErrorf("--%s %q is not an RFC 3339 instant such as 2027-05-03T10:00:00Z", name, v)
 	}
-	if err := checkRange(t); err != nil {
+	if err := civil.CheckRange(t); err != nil {
 		return time.Time{}, usageErrorf("--%s: %v", name, err)
 	}
 	return t, nil
-}
-
-// The supported range of instants. TODO(civil): replace with civil.CheckRange.
-var (
-	minInstant = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxInstant = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
-func checkRange(t time.Time) error {
-	if t.Before(minInstant) || !t.Before(maxInstant) {
-		return fmt.Errorf("%s is outside the supported range %s to %s", t.Format(time.RFC3339Nano),
-			minInstant.Format(time.RFC3339), maxInstant.Add(-time.Second).Format(time.RFC3339))
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
 package escalation_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +120,43 @@ func TestBadDataDoesNotStopTheOthers(t *testing.T) {
 	wantSummary(t, s, map[string]int{"alerts_escalated": 1, "pages": 1, "policies_exhausted": 3,
 		"no_policy": 0, "bad_policy": 0, "errors": 0})
 	wantPages(t, tm.pages(alerts["deleted sched"]), notification{Responder: tm.c, Step: 1})
+}
+
+// Issue 14, finding 4: a responder deleted while still a participant no longer disables the
+// schedule. Whoever else is on call is paged; the deleted one's turns are gaps, recorded as
+// no_one_on_call with the schedule's problems.
+func TestStaleParticipantLeavesGapsNotABrokenSchedule(t *testing.T) {
+	f := newFixture(t)
+	tenant := f.tenant("t1")
+	ann, leaver := f.responder(tenant, "Ann"), f.responder(tenant, "Leaver")
+	sched := f.schedule(tenant, "daily", "UTC")
+	f.dailyLayer(sched, 1, t0.Add(-48*time.Hour), ann, leaver) // Ann on t0-48h, Leaver on t0-24h, Ann on t0, ...
+	p := f.policy(tenant, 0)
+	f.step(p, 0, 5, scheduleT(sched))
+	f.exec(`delete from responders where id = $1`, leaver)
+
+	annDay := f.alert(tenant, p, t0)
+	leaverDay := f.alert(tenant, p, t0.Add(24*time.Hour))
+	task := escalation.New(f.pool, escalation.Options{})
+	f.run(task, t0)
+	if got := f.pages(annDay); len(got) != 1 || got[0].Responder != ann || got[0].Schedule != sched {
+		t.Fatalf("on Ann's day: pages %v, want Ann through the schedule", got)
+	}
+	f.run(task, t0.Add(24*time.Hour))
+	if got := f.pages(leaverDay); len(got) != 0 {
+		t.Fatalf("on the deleted responder's day: pages %v, want none", got)
+	}
+	var found bool
+	for _, ev := range f.events(leaverDay) {
+		if ev.Event != "no_one_on_call" {
+			continue
+		}
+		problems, _ := ev.Details["schedule_problems"].([]any)
+		if len(problems) == 1 && strings.Contains(problems[0].(string), fmt.Sprintf("participant %d is not a responder", leaver)) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("events %v: want no_one_on_call naming the stale participant", f.events(leaverDay))
+	}
 }

@@ -99,6 +99,9 @@ type onCall struct {
 	OK          bool
 	Problem     string
 	Err         string
+	// Problems are the schedule's own (oncall.Schedule.Problems: stale participants and
+	// overrides); it still answers, but a stale participant's turn is a gap.
+	Problems []string
 }
 
 // batchData is everything a batch's decisions read, loaded once per batch.
@@ -354,8 +357,11 @@ func escalate(out *outcome, d decision, data *batchData) {
 			problem(map[string]any{"problem": problemScheduleOtherTenant, "schedule_id": sid,
 				"schedule_tenant_id": oc.TenantID})
 		case !oc.OK:
-			out.Events = append(out.Events, event{Kind: eventNoOneOnCall, Step: &pos, Loop: d.loop, Pass: d.pass,
-				Details: map[string]any{"schedule_id": sid}})
+			details := map[string]any{"schedule_id": sid}
+			if len(oc.Problems) > 0 {
+				details["schedule_problems"] = oc.Problems // why the gap may be there
+			}
+			out.Events = append(out.Events, event{Kind: eventNoOneOnCall, Step: &pos, Loop: d.loop, Pass: d.pass, Details: details})
 		default:
 			add(oc.ResponderID, &sid)
 		}

@@ -50,5 +50,5 @@ func onCallAt(s *oncall.Schedule, now time.Time) (oc onCall) {
 		}
 	}()
 	r, ok := s.OnCall(now)
-	return onCall{TenantID: s.TenantID, ResponderID: r.ID, OK: ok}
+	return onCall{TenantID: s.TenantID, ResponderID: r.ID, OK: ok, Problems: s.Problems}
 }

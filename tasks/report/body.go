@@ -145,6 +145,10 @@ type ScheduleReport struct {
 	// Error is set when the schedule could not be loaded (bad data, see oncall.LoadMany); OnCall,
 	// Gaps and UpcomingGaps are then empty, since nothing is known about them.
 	Error string `json:"error,omitempty"`
+	// Problems are what is wrong with the schedule that does not stop it from answering (see
+	// oncall.Schedule.Problems): a participant or override responder that is no longer a
+	// responder of the tenant, whose turns are gaps. Empty when there is nothing wrong.
+	Problems []string `json:"problems"`
 	// OnCall is the time each responder was on call in the period, by time descending, then
 	// responder id. With Gaps it adds up to the period.
 	OnCall []OnCallTime `json:"on_call"`

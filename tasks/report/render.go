@@ -84,6 +84,9 @@ func render(b *Body) string {
 		line("Schedule %s (#%d): on call %s", s.Name, s.ID, orNone(strings.Join(who, ", ")))
 		line("  gaps that day: %s", gaps(s.Gaps))
 		line("  gaps in the next 7 days: %s", gaps(s.UpcomingGaps))
+		for _, p := range s.Problems {
+			line("  problem: %s", p)
+		}
 	}
 	return w.String()
 }

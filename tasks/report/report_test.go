@@ -73,9 +73,9 @@ func seedMix(f *fixture) mix {
 	m.secondary = f.schedule("acme", "Secondary", "UTC")
 	f.layer(m.secondary, 1, "2027-05-04T06:00:00Z", 1, "day", "2027-05-05T10:00:00Z", m.carol)
 	f.layer(m.secondary, 0, "2027-05-05T14:00:00Z", 1, "day", "", m.bob)
-	// Broken: names beta's responder.
+	// Broken: its rotation starts outside the supported range.
 	m.broken = f.schedule("acme", "Broken", "UTC")
-	f.layer(m.broken, 1, "2027-05-01T00:00:00Z", 1, "day", "", m.dave)
+	f.layer(m.broken, 1, "1850-01-01T00:00:00Z", 1, "day", "", m.alice)
 
 	// beta's data.
 	b1 := f.alert("beta", "beta-src", "2027-05-04T05:00:00Z", "2027-05-04T05:00:07Z", "2027-05-04T05:01:10Z")
@@ -137,11 +137,11 @@ func TestDayMix(t *testing.T) {
 		// db 3, api 2, then the ties at 1 in byte order: Zeta < alpha < cron < web (web is 6th).
 		NoisiestSources: []report.SourceCount{{"db", 3}, {"api", 2}, {"Zeta", 1}, {"alpha", 1}, {"cron", 1}},
 		Schedules: []report.ScheduleReport{
-			{ID: m.primary, Name: "Primary",
+			{ID: m.primary, Name: "Primary", Problems: []string{},
 				OnCall:       []report.OnCallTime{{ResponderID: m.bob, Name: "Bob", Seconds: 15 * 3600, Hours: 15}, {ResponderID: m.alice, Name: "Alice", Seconds: 9 * 3600, Hours: 9}},
 				Gaps:         []report.Gap{},
 				UpcomingGaps: []report.Gap{}, UpcomingUntil: ts(t, "2027-05-12T00:00:00Z")},
-			{ID: m.secondary, Name: "Secondary",
+			{ID: m.secondary, Name: "Secondary", Problems: []string{},
 				OnCall:        []report.OnCallTime{{ResponderID: m.carol, Name: "Carol", Seconds: 18 * 3600, Hours: 18}},
 				Gaps:          []report.Gap{{Start: ts(t, "2027-05-04T00:00:00Z"), End: ts(t, "2027-05-04T06:00:00Z"), Hours: 6}},
 				UpcomingGaps:  []report.Gap{{Start: ts(t, "2027-05-05T10:00:00Z"), End: ts(t, "2027-05-05T14:00:00Z"), Hours: 4}},
@@ -150,7 +150,7 @@ func TestDayMix(t *testing.T) {
 	}
 	// The broken schedule's error comes from the oncall loader: check it names the problem, then
 	// compare the rest exactly.
-	if len(b.Schedules) != 3 || b.Schedules[2].ID != m.broken || !strings.Contains(b.Schedules[2].Error, "not of \"acme\"") ||
+	if len(b.Schedules) != 3 || b.Schedules[2].ID != m.broken || !strings.Contains(b.Schedules[2].Error, "outside the supported range") ||
 		len(b.Schedules[2].OnCall)+len(b.Schedules[2].Gaps)+len(b.Schedules[2].UpcomingGaps) != 0 {
 		t.Fatalf("broken schedule: %s", jsonOf(t, b.Schedules))
 	}
@@ -194,7 +194,7 @@ func TestTenantIsolation(t *testing.T) {
 		Pages: report.Pages{Total: 1, HourSplit: report.HourSplit{OffHours: 1},
 			ByResponder: []report.ResponderPages{{ResponderID: m.dave, Name: "Dave", Total: 1, HourSplit: report.HourSplit{OffHours: 1}}}},
 		NoisiestSources: []report.SourceCount{{"beta-src", 2}},
-		Schedules: []report.ScheduleReport{{ID: m.betaSched, Name: "Beta",
+		Schedules: []report.ScheduleReport{{ID: m.betaSched, Name: "Beta", Problems: []string{},
 			OnCall: []report.OnCallTime{{ResponderID: m.dave, Name: "Dave", Seconds: 24 * 3600, Hours: 24}},
 			Gaps:   []report.Gap{}, UpcomingGaps: []report.Gap{}, UpcomingUntil: ts(t, "2027-05-12T00:00:00Z")}},
 	}

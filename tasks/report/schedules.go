@@ -65,7 +65,7 @@ func (s scheduleSet) report(d day) []ScheduleReport {
 	until := localInstant(d.date.addDays(1+upcomingDays), 0, loc)
 	out := make([]ScheduleReport, 0, len(s.list))
 	for _, row := range s.list {
-		r := ScheduleReport{ID: row.id, Name: row.name, OnCall: []OnCallTime{}, Gaps: []Gap{}, UpcomingGaps: []Gap{}, UpcomingUntil: until.In(loc)}
+		r := ScheduleReport{ID: row.id, Name: row.name, Problems: []string{}, OnCall: []OnCallTime{}, Gaps: []Gap{}, UpcomingGaps: []Gap{}, UpcomingUntil: until.In(loc)}
 		sched := s.loaded[row.id]
 		if sched == nil {
 			err := s.bad[row.id]
@@ -77,6 +77,9 @@ func (s scheduleSet) report(d day) []ScheduleReport {
 			continue
 		}
 		r.Name = sched.Name
+		if len(sched.Problems) > 0 {
+			r.Problems = sched.Problems
+		}
 		r.OnCall, r.Gaps = coverage(sched.Shifts(d.start, d.end), loc)
 		_, r.UpcomingGaps = coverage(sched.Shifts(d.end, until), loc)
 		out = append(out, r)

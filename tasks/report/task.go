@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/opsworker/opsworker/oncall"
+	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/scheduler"
 )
 
@@ -220,7 +220,7 @@ func loadTenants(ctx context.Context, pool *pgxpool.Pool) ([]*tenant, error) {
 		return nil, fmt.Errorf("load tenants: %w", err)
 	}
 	for _, tn := range tenants {
-		tn.loc, tn.zoneErr = oncall.LoadLocation(tn.zone)
+		tn.loc, tn.zoneErr = civil.LoadLocation(tn.zone)
 	}
 	return tenants, nil
 }

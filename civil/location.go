@@ -1,4 +1,4 @@
-package oncall
+package civil
 
 import (
 	"fmt"
@@ -19,11 +19,11 @@ func LoadLocation(name string) (*time.Location, error) {
 		return v.(*time.Location), nil
 	}
 	if name == "" || name == "Local" {
-		return nil, fmt.Errorf("oncall: time zone %q: not a zone name", name)
+		return nil, fmt.Errorf("civil: time zone %q: not a zone name", name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("oncall: time zone %q: %w", name, err)
+		return nil, fmt.Errorf("civil: time zone %q: %w", name, err)
 	}
 	v, _ := locations.LoadOrStore(name, loc)
 	return v.(*time.Location), nil
