@@ -54,7 +54,7 @@ type config struct {
 	loaded time.Time
 	// instance names this process in the run history and in its connections' application_name.
 	instance string
-	allow    []netip.Prefix  // DELIVERY_ALLOW_NETWORKS
+	allow    []netip.Prefix // DELIVERY_ALLOW_NETWORKS
 	smtp     *delivery.SMTP // SMTP_URL; nil: none
 }
 
