@@ -145,7 +145,7 @@ func (h *hookCounter) counts() (distinct, repeated, bad int) {
 
 // seedWebhookAlerts gives the test tenant of seedAlerts a webhook secret and its responder a
 // webhook contact method at url.
-func seedWebhookAlerts(t *testing.T, pool *pgxpool.Pool, n int, secret, url string) {
+func seedWebhookAlerts(t testing.TB, pool *pgxpool.Pool, n int, secret, url string) {
 	seedAlerts(t, pool, n)
 	sqltest.Exec(t, pool, `update tenants set webhook_secret = $1`, secret)
 	sqltest.Exec(t, pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select tenant_id, id, 'webhook', $1 from responders`, url)
