@@ -35,7 +35,7 @@ func TestRunSoon(t *testing.T) {
 	for range 20 { // a burst
 		s.RunSoon("soon")
 	}
-	<-started // the burst's one run
+	<-started     // the burst's one run
 	for range 5 { // requests during the run
 		s.RunSoon("soon")
 	}
