@@ -143,6 +143,21 @@ func (h *hookCounter) counts() (distinct, repeated, bad int) {
 	return len(h.byID), repeated, h.bad
 }
 
+// webhookAlerts creates a database with n due alerts paging a responder by webhook to a counting
+// receiver.
+func webhookAlerts(t *testing.T, n int) (string, *pgxpool.Pool, *hookCounter) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	dbURL := sqltest.NewURL(t)
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	hooks := newHookCounter(t, secret)
+	seedWebhookAlerts(t, pool, n, secret, hooks.URL)
+	return dbURL, pool, hooks
+}
+
 // seedWebhookAlerts gives the test tenant of seedAlerts a webhook secret and its responder a
 // webhook contact method at url.
 func seedWebhookAlerts(t testing.TB, pool *pgxpool.Pool, n int, secret, url string) {
@@ -155,16 +170,8 @@ func seedWebhookAlerts(t testing.TB, pool *pgxpool.Pool, n int, secret, url stri
 // delivery has arrived at least once, and any that arrived twice carries the same webhook-id and
 // body.
 func TestKill9DuringDeliveries(t *testing.T) {
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	dbURL := sqltest.NewURL(t)
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	hooks := newHookCounter(t, secret)
 	const n = 1000
-	seedWebhookAlerts(t, pool, n, secret, hooks.URL)
+	dbURL, pool, hooks := webhookAlerts(t, n)
 	env := []string{"DATABASE_URL=" + dbURL, "ESCALATION_SCHEDULE=@every 1s", "DELIVERY_ALLOW_NETWORKS=127.0.0.1/32",
 		"DELIVERY_TIMEOUT=1s", "LOG_LEVEL=info"}
 	a := startServe(t, env...)
@@ -212,16 +219,8 @@ func TestKill9DuringDeliveries(t *testing.T) {
 
 // Two serve processes on one database: in the normal path no delivery is sent twice.
 func TestTwoProcessesDeliverOnce(t *testing.T) {
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	dbURL := sqltest.NewURL(t)
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	hooks := newHookCounter(t, secret)
 	const n = 1000
-	seedWebhookAlerts(t, pool, n, secret, hooks.URL)
+	dbURL, pool, hooks := webhookAlerts(t, n)
 	env := []string{"DATABASE_URL=" + dbURL, "ESCALATION_SCHEDULE=@every 1s", "DELIVERY_ALLOW_NETWORKS=127.0.0.1/32", "LOG_LEVEL=info"}
 	a, b := startServe(t, env...), startServe(t, env...)
 	deadline := time.After(60 * time.Second)
