@@ -40,19 +40,26 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// screenshotDir returns where screenshots go.
+var (
+	shotsOnce sync.Once
+	shotsDir  string
+	shotsErr  error
+)
+
+// screenshotDir returns where screenshots go: one directory for the test process.
 func screenshotDir(t *testing.T) string {
-	dir := os.Getenv(ScreenshotDirVariable)
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "opsworker-console-screenshots-"); err != nil {
-			t.Fatal(err)
+	shotsOnce.Do(func() {
+		if shotsDir = os.Getenv(ScreenshotDirVariable); shotsDir != "" {
+			shotsErr = os.MkdirAll(shotsDir, 0o755)
+			return
 		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		shotsDir, shotsErr = os.MkdirTemp("", "opsworker-console-screenshots-")
+	})
+	if shotsErr != nil {
+		t.Fatal(shotsErr)
 	}
-	t.Logf("screenshots in %s", dir)
-	return dir
+	t.Logf("screenshots in %s", shotsDir)
+	return shotsDir
 }
 
 // TestConsoleInChromium drives Debian's chromium through the console on the fixture: without
@@ -62,36 +69,12 @@ func screenshotDir(t *testing.T) string {
 func TestConsoleInChromium(t *testing.T) {
 	path := chromium(t)
 	f := newFixture(t)
-	ctx := context.Background()
-	client, err := delivery.NewClient(f.pool, delivery.ClientOptions{MaxAttempts: 10, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	uiCtx, stopUI := context.WithCancel(ctx)
-	defer stopUI()
-	river, err := NewRiverUI(uiCtx, client, f.srv.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.srv = f.server(river)
-	ts := httptest.NewServer(f.srv)
-	defer ts.Close()
-	dir := screenshotDir(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1360, 1000),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("lang", "en-GB"))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	// The first Run starts the browser; it gets no deadline (one would stop the browser).
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	b := newBrowser(t, path, f)
+	tab, visit := b.tab, b.visit
 
 	// Without credentials: the console answers 401 with a basic authentication challenge, which
 	// headless chromium, having no one to ask, turns into a failed navigation.
-	anon, cancelAnon := chromedp.NewContext(bctx)
+	anon, cancelAnon := chromedp.NewContext(b.ctx)
 	defer cancelAnon()
 	statuses := make(chan *network.EventResponseReceivedExtraInfo, 16)
 	extra := chromedp.Events(anon, network.ResponseReceivedExtraInfo)
@@ -106,7 +89,7 @@ func TestConsoleInChromium(t *testing.T) {
 			}
 		}
 	}()
-	_, err = chromedp.Run(anon, chromedp.NavigateResponse(ts.URL+"/ui/jobs"))
+	_, err := chromedp.Run(anon, chromedp.NavigateResponse(b.base+"/ui/jobs"))
 	if err == nil || !strings.Contains(err.Error(), "ERR_INVALID_AUTH_CREDENTIALS") {
 		t.Fatalf("without credentials the page loaded: %v", err)
 	}
@@ -123,47 +106,6 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("without credentials: no response seen")
-	}
-
-	// Signed in: every request of the tab carries the credentials.
-	tab, cancelTab := chromedp.NewContext(bctx)
-	defer cancelTab()
-	var mu sync.Mutex
-	var violations []string
-	entries := chromedp.Events(tab, cdplog.EntryAdded)
-	go func() {
-		for e, err := range entries {
-			if err != nil {
-				return
-			}
-			if e.Entry != nil && strings.Contains(e.Entry.Text, "Content Security Policy") {
-				mu.Lock()
-				violations = append(violations, e.Entry.URL+": "+e.Entry.Text)
-				mu.Unlock()
-			}
-		}
-	}()
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(testUser+":"+testPassword))
-	if _, err := chromedp.Call(tab, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(tab, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
-		t.Fatal(err)
-	}
-	visit := func(name, path string) {
-		t.Helper()
-		resp, err := chromedp.Run(tab, chromedp.NavigateResponse(ts.URL+path))
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if resp.Status != 200 {
-			t.Fatalf("%s: status %d", path, resp.Status)
-		}
-		// The style sheet loaded (a page blocked by its own policy would have none).
-		if rules := eval[int](t, tab, `document.styleSheets.length ? document.styleSheets[0].cssRules.length : 0`); rules < 20 {
-			t.Errorf("%s: the style sheet has %d rules", path, rules)
-		}
-		shoot(t, tab, dir, name)
 	}
 
 	visit("01-jobs", "/ui/jobs")
@@ -238,22 +180,122 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("the pages chart has %d bars, want business, off and sleep", n)
 	}
 
-	// River UI: its application renders (its scripts ran under the policy) and lists the queue.
-	if _, err := chromedp.Run(tab, chromedp.NavigateResponse(ts.URL+"/ui/river/jobs?state=completed")); err != nil {
+	b.riverUI("08-river-ui", "/ui/river/jobs?state=completed")
+	b.noViolations()
+}
+
+// browser is a headless chromium with a tab signed in to a console on a fixture's database.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context // the browser's: a new chromedp.NewContext from it is a new tab
+	tab  context.Context // signed in
+	base string          // the console's URL
+	dir  string          // screenshots
+
+	mu         sync.Mutex
+	violations []string
+}
+
+// newBrowser serves f's console (with River UI on f's database) and opens chromium on it.
+func newBrowser(t *testing.T, path string, f *fixture) *browser {
+	ctx := context.Background()
+	client, err := delivery.NewClient(f.pool, delivery.ClientOptions{MaxAttempts: 10, Timeout: 10 * time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(t, tab, `document.querySelector('#root') !== null && document.querySelector('#root').children.length > 0`) {
+	uiCtx, stopUI := context.WithCancel(ctx)
+	t.Cleanup(stopUI)
+	river, err := NewRiverUI(uiCtx, client, f.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = f.server(river)
+	ts := httptest.NewServer(f.srv)
+	t.Cleanup(ts.Close)
+	b := &browser{t: t, base: ts.URL, dir: screenshotDir(t)}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1360, 1000),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("lang", "en-GB"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	// The first Run starts the browser; it gets no deadline (one would stop the browser).
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	b.ctx = bctx
+
+	// Signed in: every request of the tab carries the credentials. Every message the tab logs
+	// about the Content-Security-Policy is kept.
+	tab, cancelTab := chromedp.NewContext(bctx)
+	t.Cleanup(cancelTab)
+	entries := chromedp.Events(tab, cdplog.EntryAdded)
+	go func() {
+		for e, err := range entries {
+			if err != nil {
+				return
+			}
+			if e.Entry != nil && strings.Contains(e.Entry.Text, "Content Security Policy") {
+				b.mu.Lock()
+				b.violations = append(b.violations, e.Entry.URL+": "+e.Entry.Text)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(testUser+":"+testPassword))
+	if _, err := chromedp.Call(tab, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
+		t.Fatal(err)
+	}
+	b.tab = tab
+	return b
+}
+
+// visit loads path in the signed-in tab, checks that it loaded with its style sheet, and keeps a
+// screenshot as name.png.
+func (b *browser) visit(name, path string) {
+	t := b.t
+	t.Helper()
+	resp, err := chromedp.Run(b.tab, chromedp.NavigateResponse(b.base+path))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if resp.Status != 200 {
+		t.Fatalf("%s: status %d", path, resp.Status)
+	}
+	// The style sheet loaded (a page blocked by its own policy would have none).
+	if rules := eval[int](t, b.tab, `document.styleSheets.length ? document.styleSheets[0].cssRules.length : 0`); rules < 20 {
+		t.Errorf("%s: the style sheet has %d rules", path, rules)
+	}
+	shoot(t, b.tab, b.dir, name)
+}
+
+// riverUI loads River UI at path: its application renders (its scripts ran under the policy)
+// and lists the delivery jobs.
+func (b *browser) riverUI(name, path string) {
+	t := b.t
+	t.Helper()
+	if _, err := chromedp.Run(b.tab, chromedp.NavigateResponse(b.base+path)); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(t, b.tab, `document.querySelector('#root') !== null && document.querySelector('#root').children.length > 0`) {
 		t.Errorf("River UI did not render")
 	}
-	if !waitFor(t, tab, `document.body.innerText.includes('delivery')`) {
-		t.Errorf("River UI does not list the delivery jobs:\n%s", eval[string](t, tab, `document.body.innerText`))
+	if !waitFor(t, b.tab, `document.body.innerText.includes('delivery')`) {
+		t.Errorf("River UI does not list the delivery jobs:\n%s", eval[string](t, b.tab, `document.body.innerText`))
 	}
-	shoot(t, tab, dir, "08-river-ui")
+	shoot(t, b.tab, b.dir, name)
+}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, v := range violations {
-		t.Errorf("Content-Security-Policy violation: %s", v)
+// noViolations fails the test for each Content-Security-Policy message the tab logged.
+func (b *browser) noViolations() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, v := range b.violations {
+		b.t.Errorf("Content-Security-Policy violation: %s", v)
 	}
 }
 

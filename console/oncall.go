@@ -21,8 +21,12 @@ const (
 	maxWindow = 366 * 24 * time.Hour
 )
 
-// palette is how many responder colours the style sheet has (classes p0 to p7).
-const palette = 8
+// palette is how many responder colours the style sheet has (classes p0 to p7); laneLabelRunes
+// is how much of a layer's name fits beside its lane.
+const (
+	palette        = 8
+	laneLabelRunes = 25
+)
 
 // scheduleView is one schedule on the On-call page.
 type scheduleView struct {
@@ -142,6 +146,9 @@ func scheduleTimeline(row scheduleRow, sched *oncall.Schedule, now time.Time) sc
 		label := fmt.Sprintf("Layer %d", l.Priority)
 		if l.Name != "" {
 			label += ": " + l.Name
+		}
+		if r := []rune(label); len(r) > laneLabelRunes {
+			label = string(r[:laneLabelRunes-1]) + "…" // the lane's label column is 170 units wide
 		}
 		tl.Lanes = append(tl.Lanes, chart.Lane{Label: label, Class: "layer", Rows: [][]chart.Span{spans(alone.Shifts(from, to), "none", "")}})
 	}

@@ -15,7 +15,7 @@ func TestLongestInterval(t *testing.T) {
 		"0 9 * * 1-5":                      72 * time.Hour, // Friday to Monday
 		"0 0 1 * *":                        31 * 24 * time.Hour,
 		"0 0 29 2 *":                       1461 * 24 * time.Hour, // 2028 to 2032
-		"CRON_TZ=Europe/Berlin 30 2 * * *": 25 * time.Hour,           // the fall-back night
+		"CRON_TZ=Europe/Berlin 30 2 * * *": 25 * time.Hour,        // the fall-back night
 	} {
 		s, err := ParseSpec(spec, time.UTC, from)
 		if err != nil {
