@@ -118,7 +118,8 @@ type RunPage struct {
 // page costs the same however deep into the history it is).
 //
 // The statement is assembled from fixed fragments, one per filter given, so each combination
-// gets its own plan on the index that serves it: job_runs_job_started_idx with a job,
+// gets its plan, made with the filter's values, on the index that serves it:
+// job_runs_job_started_idx with a job,
 // job_runs_status_started_idx or job_runs_trigger_started_idx with a status or a trigger (the
 // failed runs are found without walking the succeeded ones), job_runs_started_idx otherwise;
 // TestListRunsQueryPlans checks them.
@@ -127,7 +128,10 @@ func ListRuns(ctx context.Context, q Querier, f RunFilter) (RunPage, error) {
 	if err != nil {
 		return RunPage{}, err
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	// Planned with its values every time (an unnamed statement): a prepared statement's generic
+	// plan, which PostgreSQL switches to after five executions, cannot know that "failed" is
+	// rare, and walks a job's whole history for its failures.
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return RunPage{}, fmt.Errorf("scheduler: list runs: %w", err)
 	}
