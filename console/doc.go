@@ -9,6 +9,6 @@
 // Content-Security-Policy, and accepts GET and HEAD only.
 //
 // Handlers compute everything at the server's clock (Options.Now), so tests drive time. The run
-// history is read through package scheduler (which owns job_runs), schedules through package
+// history is read through package scheduler (which owns its table), schedules through package
 // oncall; the rest are index range scans of the schema's tables.
 package console

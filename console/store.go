@@ -13,7 +13,7 @@ import (
 
 // store reads what the pages show. Every statement is plain and parameterised and reads an
 // index range (TestStoreQueryPlans checks the ones that grow with the history); the run history
-// is read through package scheduler, which owns job_runs.
+// is read through package scheduler, which owns it.
 type store struct {
 	pool *pgxpool.Pool
 }

@@ -20,6 +20,26 @@ import (
 // Fault tests: real faults (a backend terminated, a TCP proxy that refuses, resets or blackholes)
 // against the real PostgreSQL.
 
+// proxied returns a pool on f's database through a TCP proxy the test controls, closed (the
+// proxy's connections reset first, so nothing waits on a blackhole) when t ends.
+func (f fixture) proxied(t *testing.T) (*sqltest.Proxy, *pgxpool.Pool) {
+	proxy := sqltest.NewProxy(t)
+	cfg, err := pgxpool.ParseConfig(proxy.URL(f.pool.Config().ConnString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.ConnectTimeout = 300 * time.Millisecond
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proxy.Reset()
+		pool.Close()
+	})
+	return proxy, pool
+}
+
 // span is one committed transaction of a run: from its begin to its commit's return.
 type span struct {
 	run        string
@@ -174,17 +194,7 @@ func TestEveryFiringLeavesARowThroughOutages(t *testing.T) {
 	for _, fault := range []string{"refuse", "blackhole"} {
 		t.Run(fault, func(t *testing.T) {
 			f := newFixture(t)
-			proxy := sqltest.NewProxy(t)
-			cfg, err := pgxpool.ParseConfig(proxy.URL(f.pool.Config().ConnString()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.ConnConfig.ConnectTimeout = 300 * time.Millisecond
-			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pool.Close()
+			proxy, pool := f.proxied(t)
 			s := New(pool, Options{Instance: "outage", StartTimeout: 400 * time.Millisecond, Logger: slog.New(f.tap), Metrics: f.metrics})
 			if err := s.Add(everySecond(t), funcJob{"beat", func(context.Context, time.Time) (Summary, error) { return nil, nil }}); err != nil {
 				t.Fatal(err)
@@ -243,17 +253,7 @@ func TestEveryFiringLeavesARowThroughOutages(t *testing.T) {
 // history shows what happened, not an abandoned run.
 func TestOutcomeWrittenOnceTheDatabaseAnswers(t *testing.T) {
 	f := newFixture(t)
-	proxy := sqltest.NewProxy(t)
-	cfg, err := pgxpool.ParseConfig(proxy.URL(f.pool.Config().ConnString()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.ConnectTimeout = 300 * time.Millisecond
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	proxy, pool := f.proxied(t)
 	s := New(pool, Options{Instance: "late-writer", Logger: slog.New(f.tap), Metrics: f.metrics})
 	s.hist.outcomeWait = 300 * time.Millisecond
 	run, err := s.RunNow(context.Background(), funcJob{"outcome", func(context.Context, time.Time) (Summary, error) {
@@ -320,19 +320,7 @@ func TestUnfinishedRunsOfLiveAndDeadProcesses(t *testing.T) {
 // the network does.
 func TestBlackholeIsBounded(t *testing.T) {
 	f := newFixture(t)
-	proxy := sqltest.NewProxy(t)
-	cfg, err := pgxpool.ParseConfig(proxy.URL(f.pool.Config().ConnString()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		proxy.Reset()
-		pool.Close()
-	}()
+	proxy, pool := f.proxied(t)
 	s := New(pool, Options{Instance: "bounded", StartTimeout: 500 * time.Millisecond, Logger: slog.New(f.tap), Metrics: f.metrics})
 	started := make(chan struct{}, 1)
 	if err := s.Add(everySecond(t), funcJob{"stuck", func(ctx context.Context, _ time.Time) (Summary, error) {

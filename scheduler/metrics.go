@@ -14,6 +14,7 @@ type Metrics struct {
 	skipped     *prometheus.CounterVec
 	running     *prometheus.GaugeVec
 	missed      *prometheus.CounterVec
+	wakeups     *prometheus.CounterVec
 	// historyDropped counts history rows dropped from memory while the database did not answer.
 	historyDropped prometheus.Counter
 }
@@ -23,8 +24,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsworker_job_runs_total",
-			Help: "Finished runs by job and outcome (succeeded, failed).",
-		}, []string{"job", "outcome"}),
+			Help: "Finished runs by job, outcome (succeeded, failed) and trigger (schedule, notify, manual).",
+		}, []string{"job", "outcome", "trigger"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "opsworker_job_run_duration_seconds",
 			Help:    "Duration of finished runs.",
@@ -46,20 +47,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "opsworker_job_missed_total",
 			Help: "Firings that could not start: the database did not answer, or not in time to take the job lock.",
 		}, []string{"job"}),
+		wakeups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsworker_job_wakeups_total",
+			Help: "Requests for a run soon (RunSoon: an escalation wake-up from a PostgreSQL notification), before coalescing.",
+		}, []string{"job"}),
 		historyDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "opsworker_job_history_dropped_total",
 			Help: "Run history rows dropped from memory because the database did not answer for too long.",
 		}),
 	}
-	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.skipped, m.running, m.missed, m.historyDropped)
+	reg.MustRegister(m.runs, m.duration, m.lastSuccess, m.skipped, m.running, m.missed, m.wakeups, m.historyDropped)
 	return m
 }
 
 // register creates every series of a job at zero, so dashboards see it before its first run.
 func (m *Metrics) register(job string) {
 	for _, outcome := range []string{statusSucceeded, statusFailed} {
-		m.runs.WithLabelValues(job, outcome)
+		for _, trigger := range []string{TriggerSchedule, TriggerNotify, TriggerManual} {
+			m.runs.WithLabelValues(job, outcome, trigger)
+		}
 	}
+	m.wakeups.WithLabelValues(job)
 	for _, reason := range []string{skipOverlap, skipReplica} {
 		m.skipped.WithLabelValues(job, reason)
 	}

@@ -108,6 +108,10 @@ type Scheduler struct {
 	hist    *history
 	cron    *cron.Cron
 	flushed chan struct{} // closed when the history flusher has stopped
+	// soonRuns counts the RunSoon loops; soonStop ends them once they have finished their run.
+	soonRuns sync.WaitGroup
+	soonDone context.Context
+	soonStop context.CancelFunc
 
 	mu      sync.Mutex
 	entries []*entry
@@ -124,6 +128,7 @@ type entry struct {
 	spec Spec
 	id   cron.EntryID
 	busy chan struct{} // holds a token while a run of the job is in progress here
+	soon chan struct{} // a pending RunSoon request (buffer of one: requests fold)
 }
 
 // New returns a Scheduler that keeps its history and locks in pool's database.
@@ -163,6 +168,7 @@ func New(pool *pgxpool.Pool, opts Options) *Scheduler {
 			outcomeWait: 2 * time.Second},
 		base: base, cancel: cancel,
 	}
+	s.soonDone, s.soonStop = context.WithCancel(context.Background())
 	// Specs carry their own zone (Spec.Next), so the engine's location only shapes its logs.
 	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(s.cronLogger()))
 	return s
@@ -192,7 +198,7 @@ func (s *Scheduler) Add(spec Spec, job Job) error {
 			return fmt.Errorf("add %s: a job of that name is already scheduled", job.Name())
 		}
 	}
-	e := &entry{job: job, spec: spec, busy: make(chan struct{}, 1)}
+	e := &entry{job: job, spec: spec, busy: make(chan struct{}, 1), soon: make(chan struct{}, 1)}
 	e.id = s.cron.Schedule(spec, s.chain(e).Then(cron.FuncJob(func() { s.fire(e) })))
 	s.names.Store(e.id, job.Name())
 	s.metrics.register(job.Name())
@@ -206,6 +212,12 @@ func (s *Scheduler) Start() {
 	if s.state.CompareAndSwap(0, 1) {
 		s.flushed = make(chan struct{})
 		go s.flushLoop()
+		s.mu.Lock()
+		for _, e := range s.entries {
+			s.soonRuns.Add(1)
+			go s.soonLoop(e)
+		}
+		s.mu.Unlock()
 		s.cron.Start()
 	}
 }
@@ -273,7 +285,15 @@ const shutdownGrace = 2500 * time.Millisecond
 // returns within ctx's deadline plus a few seconds, whatever the database does.
 func (s *Scheduler) Shutdown(ctx context.Context) {
 	s.state.Store(2)
-	done := s.cron.Stop()
+	cronDone := s.cron.Stop()
+	// Runs asked for by RunSoon are not robfig's: wait for both kinds.
+	done, allDone := context.WithCancel(context.Background())
+	go func() {
+		<-cronDone.Done()
+		s.soonStop()
+		s.soonRuns.Wait()
+		allDone()
+	}()
 	n := s.running.Load()
 	s.log.Info("draining: no new runs start", "running_jobs", n)
 	select {
@@ -441,7 +461,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.T
 		log.Error("cannot record the run's outcome", "error", err)
 	}
 	took := run.FinishedAt.Sub(run.StartedAt)
-	s.metrics.runs.WithLabelValues(name, run.Status).Inc()
+	s.metrics.runs.WithLabelValues(name, run.Status, run.Trigger).Inc()
 	s.metrics.duration.WithLabelValues(name).Observe(took.Seconds())
 	attrs := []any{"status", run.Status, "trigger", run.Trigger, "duration_seconds", took.Round(time.Millisecond).Seconds(), summaryAttr(summary)}
 	if runErr != nil {

@@ -212,7 +212,7 @@ func TestPanicIsRecoveredAndTheJobRunsAgain(t *testing.T) {
 	if rows[0].Error == nil || *rows[0].Error != "panic: kaboom" {
 		t.Errorf("panic row error = %v", rows[0].Error)
 	}
-	if got := testutil.ToFloat64(f.metrics.runs.WithLabelValues("boom", statusFailed)); got != 1 {
+	if got := testutil.ToFloat64(f.metrics.runs.WithLabelValues("boom", statusFailed, TriggerSchedule)); got != 1 {
 		t.Errorf("runs{failed} = %v", got)
 	}
 }

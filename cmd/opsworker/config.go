@@ -37,6 +37,8 @@ type env struct {
 	ReportCatchupDays int           `envconfig:"REPORT_CATCHUP_DAYS" default:"7" desc:"how many finished days back the report task fills missing reports"`
 	DatabaseWait      time.Duration `envconfig:"DATABASE_WAIT" default:"60s" desc:"how long start-up waits (with backoff) for the database before giving up"`
 
+	EscalationOnNotify bool `envconfig:"ESCALATION_ON_NOTIFY" default:"true" desc:"also run escalation at once when an alert becomes due (a PostgreSQL notification)"`
+
 	DeliveryWorkers       int           `envconfig:"DELIVERY_WORKERS" default:"20" desc:"concurrent sends per process; 0 disables delivery in this process"`
 	DeliveryMaxAttempts   int           `envconfig:"DELIVERY_MAX_ATTEMPTS" default:"10" desc:"attempts before a delivery fails for good"`
 	DeliveryTimeout       time.Duration `envconfig:"DELIVERY_TIMEOUT" default:"10s" desc:"deadline of one delivery attempt"`

@@ -31,6 +31,18 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 		{"JOB_TIMEOUT", "-1m", "positive duration"},
 		{"SHUTDOWN_TIMEOUT", "forever", "not a duration"},
 		{"DATABASE_WAIT", "soon", "not a duration"},
+		{"ESCALATION_ON_NOTIFY", "maybe", "not a boolean"},
+		{"DELIVERY_WORKERS", "-1", "from 0"},
+		{"DELIVERY_WORKERS", "many", "not a whole number"},
+		{"DELIVERY_MAX_ATTEMPTS", "0", "from 1 to 100"},
+		{"DELIVERY_TIMEOUT", "0s", "positive duration"},
+		{"DELIVERY_TIMEOUT", "1h", "at most 5m"},
+		{"DELIVERY_ALLOW_NETWORKS", "10.0.0.0/33", "not a CIDR"},
+		{"DELIVERY_ALLOW_NETWORKS", "10.0.0.0/8,intranet", "not a CIDR"},
+		{"SMTP_URL", "ftp://mail.example.com", "want smtp://"},
+		{"SMTP_URL", "smtp://u:hunter2@mail.example.com:notaport", "not a URL"},
+		{"SMTP_URL", "smtps://u:hunter2@mail.example.com?tls=none", "contradicts"},
+		{"SMTP_FROM", "nobody", "not an e-mail address"},
 		{"DATABASE_WAIT", "-1s", "0 (try once) or more"},
 		{"SHUTDOWN_TIMEOUT", "0", "positive duration"},
 		{"HTTP_ADDR", "8080", "host:port"},
@@ -66,7 +78,7 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 					t.Errorf("%s: want one line, got %q", cmd, line)
 				}
 				shown := tc.value
-				if tc.variable == "DATABASE_URL" {
+				if tc.variable == "DATABASE_URL" || tc.variable == "SMTP_URL" {
 					shown = sqlRedact(shown)
 				}
 				for _, want := range []string{tc.variable + "=", shown, tc.reason} {

@@ -166,7 +166,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	code, metrics := get(t, base+"/metrics")
 	for _, want := range []string{
-		`opsworker_job_runs_total{job="escalation",outcome="succeeded"}`,
+		`opsworker_job_runs_total{job="escalation",outcome="succeeded",trigger="schedule"}`,
 		`opsworker_job_run_duration_seconds_bucket{job="report"`,
 		`opsworker_job_last_success_timestamp_seconds{job="escalation"}`,
 		`opsworker_job_skipped_total{job="escalation",reason="overlap"} 0`,

@@ -59,7 +59,7 @@ func (p *process) stop(t *testing.T) (time.Duration, int) {
 }
 
 // seedAlerts creates a tenant whose one-step policy pages one responder, and n due alerts.
-func seedAlerts(t *testing.T, pool *pgxpool.Pool, n int) {
+func seedAlerts(t testing.TB, pool *pgxpool.Pool, n int) {
 	t.Helper()
 	sqltest.Exec(t, pool, `
 		with t as (insert into tenants (id, name) values ('acme', 'Acme') returning id),

@@ -96,8 +96,8 @@ func TestOneRegistryEntryIsATask(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`opsworker_job_runs_total{job="fake",outcome="succeeded"} 0`,
-		`opsworker_job_runs_total{job="fake",outcome="failed"} 0`,
+		`opsworker_job_runs_total{job="fake",outcome="succeeded",trigger="schedule"} 0`,
+		`opsworker_job_runs_total{job="fake",outcome="failed",trigger="notify"} 0`,
 		`opsworker_job_run_duration_seconds_count{job="fake"} 0`,
 		`opsworker_job_last_success_timestamp_seconds{job="fake"} 0`,
 		`opsworker_job_skipped_total{job="fake",reason="overlap"} 0`,

@@ -11,9 +11,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/spf13/cobra"
 
+	"github.com/opsworker/opsworker/pgnotify"
 	"github.com/opsworker/opsworker/scheduler"
 )
 
@@ -26,7 +28,7 @@ func newServeCmd(s ioStreams) *cobra.Command {
 			"their contexts are cancelled, and it exits 0 within SHUTDOWN_TIMEOUT + 5s. At start it waits up to\n"+
 			"DATABASE_WAIT for the database, answering /healthz meanwhile.",
 			append([]string{"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
-				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "DELIVERY_WORKERS", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_TIMEOUT",
+				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "ESCALATION_ON_NOTIFY", "DELIVERY_WORKERS", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_TIMEOUT",
 				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM", "CONSOLE_USERS"}, specVariables()...)...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
@@ -140,6 +142,13 @@ func serve(ctx context.Context, s ioStreams) error {
 	}
 	sc.Start()
 	sched.Store(sc)
+	listening, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	for _, td := range registry {
+		if td.WakeChannel != "" && cfg.specs[td.Name] != nil && cfg.EscalationOnNotify {
+			go wakeOnNotify(listening, cfg, td, sc, reg, log)
+		}
+	}
 	log.Info("opsworker started", append([]any{"version", version, "http_addr", ln.Addr().String(), "instance", cfg.instance},
 		jobsAttr(sc.Entries()))...)
 
@@ -151,6 +160,7 @@ func serve(ctx context.Context, s ioStreams) error {
 	}
 	// The scheduler and the delivery queue drain together, each within SHUTDOWN_TIMEOUT: running
 	// runs and attempts finish or are cancelled (an attempt cut short is retried by River).
+	stopListening()
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	stopped := make(chan struct{})
@@ -164,6 +174,34 @@ func serve(ctx context.Context, s ioStreams) error {
 	<-stopped
 	log.Info("opsworker stopped")
 	return nil
+}
+
+// wakeOnNotify listens on td's channel and asks the scheduler for a run of td at each
+// notification, and after each (re)connection: notifications sent while the listener was away
+// are lost, so it catches up once.
+func wakeOnNotify(ctx context.Context, cfg *config, td taskDef, sc *scheduler.Scheduler, reg prometheus.Registerer, log *slog.Logger) {
+	reconnects := prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        "opsworker_listener_reconnects_total",
+		Help:        "Times the notification listener had to reconnect (a restart, a terminated backend, a network cut).",
+		ConstLabels: prometheus.Labels{"channel": td.WakeChannel},
+	})
+	reg.MustRegister(reconnects)
+	l := &pgnotify.Listener{
+		Config:   cfg.pool.ConnConfig.Copy(),
+		Channel:  td.WakeChannel,
+		Notified: func(string) { sc.RunSoon(td.Name) },
+		Connected: func(reconnect bool) {
+			if reconnect {
+				reconnects.Inc()
+				log.Info("notification listener reconnected: one catch-up run", "job", td.Name, "channel", td.WakeChannel)
+			} else {
+				log.Debug("notification listener up", "job", td.Name, "channel", td.WakeChannel)
+			}
+			sc.RunSoon(td.Name)
+		},
+		Logger: log,
+	}
+	l.Run(ctx)
 }
 
 // stopQueue stops the delivery queue: running attempts get until ctx's deadline, then are

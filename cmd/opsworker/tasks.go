@@ -28,6 +28,9 @@ type taskDef struct {
 	Summary string
 	// New builds the task's job.
 	New func(taskDeps) scheduler.Job
+	// WakeChannel, when set, is a PostgreSQL notification channel on which serve asks for a run of
+	// the task at once (besides its spec), while ESCALATION_ON_NOTIFY is true.
+	WakeChannel string
 }
 
 // taskDeps is what a task's constructor may use.
@@ -42,7 +45,8 @@ type taskDeps struct {
 var registry = []taskDef{
 	{
 		Name: "escalation", Variable: "ESCALATION_SCHEDULE", Default: "@every 1m", Conns: 2,
-		Summary: "page whoever is on call for every due, unacknowledged alert, one step per alert",
+		Summary:     "page whoever is on call for every due, unacknowledged alert, one step per alert",
+		WakeChannel: "opsworker_escalation", // sql/migrations/00008_wakeups.sql
 		New: func(d taskDeps) scheduler.Job {
 			return escalation.New(d.pool, escalation.Options{Registerer: d.reg, Deliveries: d.deliveries})
 		},

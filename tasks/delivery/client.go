@@ -24,7 +24,8 @@ type ClientOptions struct {
 	// Timeout is one attempt's send deadline (DELIVERY_TIMEOUT).
 	Timeout time.Duration
 	// RescueAfter is how long a job may stay running before another client takes it back (its
-	// process died mid-attempt); default Timeout + 30 s.
+	// process died mid-attempt); default 15 s past the job's timeout. River's rescuer looks every
+	// 30 s, so such a delivery is retried within about a minute.
 	RescueAfter time.Duration
 	Logger      *slog.Logger
 }
@@ -65,7 +66,7 @@ func NewClient(pool *pgxpool.Pool, o ClientOptions) (*river.Client[pgx.Tx], erro
 		cfg.FetchPollInterval = 200 * time.Millisecond
 		cfg.RescueStuckJobsAfter = o.RescueAfter
 		if cfg.RescueStuckJobsAfter <= cfg.JobTimeout {
-			cfg.RescueStuckJobsAfter = cfg.JobTimeout + 30*time.Second
+			cfg.RescueStuckJobsAfter = cfg.JobTimeout + 15*time.Second
 		}
 	}
 	return river.NewClient(riverpgxv5.New(pool), cfg)

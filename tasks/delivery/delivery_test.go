@@ -109,7 +109,8 @@ func TestOutcomes(t *testing.T) {
 		tenant    string
 		kind      string
 		allow     []netip.Prefix
-		attempts  int // how many Work calls
+		timeout   time.Duration // of one attempt; 300 ms when zero
+		attempts  int           // how many Work calls
 		status    string
 		errLike   string
 		code      int
@@ -139,7 +140,7 @@ func TestOutcomes(t *testing.T) {
 			address: func(rcv *receiver) string { return strings.Replace(rcv.URL, "http://", "https://", 1) }, returnErr: isCancel},
 		{name: "plain http outside the allowed networks", allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, status: "failed", errLike: "destination_not_allowed",
 			returnErr: isCancel},
-		{name: "TLS is verified", address: func(*receiver) string { return tlsServer(t) }, status: "pending", errLike: "certificate",
+		{name: "TLS is verified", address: func(*receiver) string { return tlsServer(t) }, status: "pending", errLike: "certificate", timeout: 5 * time.Second,
 			returnErr: func(err error) bool { return err != nil && !isCancel(err) }},
 		{name: "a redirect is not followed", answers: []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Location", other.URL)
@@ -170,7 +171,11 @@ func TestOutcomes(t *testing.T) {
 			if tc.allow != nil {
 				allow = tc.allow
 			}
-			w := f.worker(300*time.Millisecond, nil, fixedClock, allow...)
+			timeout := tc.timeout
+			if timeout == 0 {
+				timeout = 300 * time.Millisecond
+			}
+			w := f.worker(timeout, nil, fixedClock, allow...)
 			var err error
 			for n := 1; n <= max(tc.attempts, 1); n++ {
 				err = f.work(w, ids[0], n)

@@ -94,7 +94,11 @@ func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
 		opts = append(opts, mail.WithSSL())
 	}
 	if e.SMTP.user != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(e.SMTP.user), mail.WithPassword(e.SMTP.password))
+		auth := mail.SMTPAuthAutoDiscover // the strongest mechanism both sides know, over TLS
+		if e.SMTP.policy == mail.NoTLS {
+			auth = mail.SMTPAuthPlainNoEnc // a relay on a trusted network, as tls=none says
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(e.SMTP.user), mail.WithPassword(e.SMTP.password))
 	}
 	c, err := mail.NewClient(e.SMTP.host, opts...)
 	if err != nil {

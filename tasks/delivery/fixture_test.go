@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,13 +29,13 @@ const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 var t0 = time.Date(2027, 5, 3, 10, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	pool *pgxpool.Pool
 	logs *syncBuffer
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), pool: sqltest.New(t), logs: &syncBuffer{}}
 	sqltest.Exec(t, f.pool, `insert into tenants (id, name, webhook_secret) values ('acme', 'Acme', $1), ('other', 'Other', null)`, secret)
 	return f
@@ -209,3 +210,5 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return string(s.b)
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

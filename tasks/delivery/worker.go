@@ -96,7 +96,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return w.finish(ctx, log, p, permanent("unknown_channel", errors.New("no sender for "+p.Kind)))
 	}
 	sctx, cancel := context.WithTimeout(ctx, w.timeout)
-	start := time.Now()
+	start := time.Now() // the wall clock times the attempt for a metric; the logic uses w.now
 	res := sender.Send(sctx, p, w.now())
 	cancel()
 	w.metrics.attempt(p.Kind, time.Since(start))

@@ -23,6 +23,9 @@ type Body struct {
 	// NoisiestSources are the (at most) five sources with the most alerts created in the period,
 	// by count descending, then source ascending (byte order).
 	NoisiestSources []SourceCount `json:"noisiest_sources"`
+	// Deliveries counts the deliveries of the period's pages by channel (in name order) and
+	// outcome, as they stood when the report was written.
+	Deliveries []DeliveryCount `json:"deliveries"`
 	// Schedules are the tenant's on-call schedules, by id.
 	Schedules []ScheduleReport `json:"schedules"`
 }
@@ -120,6 +123,10 @@ type Pages struct {
 	HourSplit
 	// ByResponder lists every responder paged, by total descending, then responder id.
 	ByResponder []ResponderPages `json:"by_responder"`
+	// UnreachedTotal counts the pages that reached nobody (failed: no delivery sent, or no
+	// contact method); Unreached lists the first 50, oldest first.
+	UnreachedTotal int64           `json:"unreached_total"`
+	Unreached      []UnreachedPage `json:"unreached"`
 }
 
 // ResponderPages is one responder's pages.

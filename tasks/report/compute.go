@@ -30,7 +30,7 @@ func (t *Task) compute(ctx context.Context, d day, scheds scheduleSet, now time.
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := pgx.BeginTxFunc(ctx, t.pool, opts, func(tx pgx.Tx) error {
-		for _, q := range []func(context.Context, pgx.Tx, day, *Body) error{queryAlerts, queryEscalations, queryPages, querySources} {
+		for _, q := range []func(context.Context, pgx.Tx, day, *Body) error{queryAlerts, queryEscalations, queryPages, querySources, queryDeliveries} {
 			if err := q(ctx, tx, d, b); err != nil {
 				return err
 			}
@@ -58,5 +58,11 @@ func (b *Body) normalise() {
 	}
 	if b.Schedules == nil {
 		b.Schedules = []ScheduleReport{}
+	}
+	if b.Deliveries == nil {
+		b.Deliveries = []DeliveryCount{}
+	}
+	if b.Pages.Unreached == nil {
+		b.Pages.Unreached = []UnreachedPage{}
 	}
 }

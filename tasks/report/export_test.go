@@ -17,7 +17,6 @@ var (
 	SourcesSQL     = sourcesSQL
 )
 
-
 // PagesArgs returns PagesSQL's arguments for tenant's period [start, end) in loc.
 func PagesArgs(tenant string, start, end time.Time, loc *time.Location) []any {
 	edges, buckets := hourBuckets(start, end, loc)

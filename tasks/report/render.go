@@ -70,6 +70,17 @@ func render(b *Body) string {
 		srcs[i] = fmt.Sprintf("%s (%d)", s.Source, s.Alerts)
 	}
 	line("Noisiest sources: %s", orNone(strings.Join(srcs, ", ")))
+	dels := make([]string, len(b.Deliveries))
+	for i, d := range b.Deliveries {
+		dels[i] = fmt.Sprintf("%s %d sent, %d failed, %d cancelled, %d pending", d.Channel, d.Sent, d.Failed, d.Cancelled, d.Pending)
+	}
+	line("Deliveries: %s", orNone(strings.Join(dels, "; ")))
+	if b.Pages.UnreachedTotal > 0 {
+		line("Pages that reached nobody: %d", b.Pages.UnreachedTotal)
+		for _, u := range b.Pages.Unreached {
+			line("  %s %s (alert %d): %s", u.PagedAt.Format("15:04"), responderName(u.Name, u.ResponderID), u.AlertID, u.Reason)
+		}
+	}
 
 	for _, s := range b.Schedules {
 		line("")

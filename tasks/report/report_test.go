@@ -128,7 +128,7 @@ func TestDayMix(t *testing.T) {
 			PoliciesExhausted: 2, AckTimeouts: 1},
 		// Tuesday: business 08:00-18:00, off 18:00-22:00, sleep 22:00-08:00. Alice and Bob tie at
 		// 4, ordered by id.
-		Pages: report.Pages{Total: 9, HourSplit: report.HourSplit{BusinessHours: 4, OffHours: 2, SleepHours: 3},
+		Pages: report.Pages{Total: 9, Unreached: []report.UnreachedPage{}, HourSplit: report.HourSplit{BusinessHours: 4, OffHours: 2, SleepHours: 3},
 			ByResponder: []report.ResponderPages{
 				{ResponderID: m.alice, Name: "Alice", Total: 4, HourSplit: report.HourSplit{BusinessHours: 2, OffHours: 1, SleepHours: 1}},
 				{ResponderID: m.bob, Name: "Bob", Total: 4, HourSplit: report.HourSplit{BusinessHours: 1, OffHours: 1, SleepHours: 2}},
@@ -136,6 +136,7 @@ func TestDayMix(t *testing.T) {
 			}},
 		// db 3, api 2, then the ties at 1 in byte order: Zeta < alpha < cron < web (web is 6th).
 		NoisiestSources: []report.SourceCount{{"db", 3}, {"api", 2}, {"Zeta", 1}, {"alpha", 1}, {"cron", 1}},
+		Deliveries:      []report.DeliveryCount{},
 		Schedules: []report.ScheduleReport{
 			{ID: m.primary, Name: "Primary", Problems: []string{},
 				OnCall:       []report.OnCallTime{{ResponderID: m.bob, Name: "Bob", Seconds: 15 * 3600, Hours: 15}, {ResponderID: m.alice, Name: "Alice", Seconds: 9 * 3600, Hours: 9}},
@@ -191,9 +192,10 @@ func TestTenantIsolation(t *testing.T) {
 		TimeToAcknowledge: report.Durations{Count: 1, MeanSeconds: ptr(7.0), P50Seconds: ptr(7.0), P90Seconds: ptr(7.0)},
 		TimeToResolve:     report.Durations{Count: 1, MeanSeconds: ptr(70.0), P50Seconds: ptr(70.0), P90Seconds: ptr(70.0)},
 		Escalations:       report.Escalations{Total: 2, ByStep: []report.StepCount{{Step: ptr(int32(0)), Count: 1}, {Step: ptr(int32(3)), Count: 1}}},
-		Pages: report.Pages{Total: 1, HourSplit: report.HourSplit{OffHours: 1},
+		Pages: report.Pages{Total: 1, Unreached: []report.UnreachedPage{}, HourSplit: report.HourSplit{OffHours: 1},
 			ByResponder: []report.ResponderPages{{ResponderID: m.dave, Name: "Dave", Total: 1, HourSplit: report.HourSplit{OffHours: 1}}}},
 		NoisiestSources: []report.SourceCount{{"beta-src", 2}},
+		Deliveries:      []report.DeliveryCount{},
 		Schedules: []report.ScheduleReport{{ID: m.betaSched, Name: "Beta", Problems: []string{},
 			OnCall: []report.OnCallTime{{ResponderID: m.dave, Name: "Dave", Seconds: 24 * 3600, Hours: 24}},
 			Gaps:   []report.Gap{}, UpcomingGaps: []report.Gap{}, UpcomingUntil: ts(t, "2027-05-12T00:00:00Z")}},
