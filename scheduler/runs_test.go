@@ -68,7 +68,7 @@ func TestOldestRunningQueryPlan(t *testing.T) {
 			t.Fatalf("%s: %v", mode.setting, err)
 		}
 		js, _ := json.Marshal(plan)
-		// An index partial on running rows, or one led by the status (00008's, for the
+		// An index partial on running rows, or one led by the status (00009's, for the
 		// console) read from status = 'running' on: either way only running rows are read.
 		if strings.Contains(string(js), `"Node Type":"Seq Scan"`) || !slices.ContainsFunc(partial, func(ix string) bool {
 			return strings.Contains(string(js), `"Index Name":"`+ix+`"`)
