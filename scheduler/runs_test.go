@@ -68,9 +68,11 @@ func TestOldestRunningQueryPlan(t *testing.T) {
 			t.Fatalf("%s: %v", mode.setting, err)
 		}
 		js, _ := json.Marshal(plan)
+		// An index partial on running rows, or one led by the status (00009's, for the
+		// console) read from status = 'running' on: either way only running rows are read.
 		if strings.Contains(string(js), `"Node Type":"Seq Scan"`) || !slices.ContainsFunc(partial, func(ix string) bool {
 			return strings.Contains(string(js), `"Index Name":"`+ix+`"`)
-		}) {
+		}) && !strings.Contains(string(js), `"Index Cond":"((status = 'running'::text)`) {
 			t.Fatalf("%s: not a scan of an index of running rows only %v: %s", mode.setting, partial, js)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/opsworker/opsworker/console"
 	"github.com/opsworker/opsworker/scheduler"
 	opsql "github.com/opsworker/opsworker/sql"
 	"github.com/opsworker/opsworker/tasks/delivery"
@@ -29,7 +30,7 @@ type env struct {
 	CronTZ            string        `envconfig:"CRON_TZ" default:"UTC" desc:"zone of specs without their own CRON_TZ= prefix"`
 	JobTimeout        time.Duration `envconfig:"JOB_TIMEOUT" default:"5m" desc:"deadline of one run"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"how long SIGTERM waits for running jobs before cancelling them"`
-	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz and /metrics"`
+	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz, /metrics and (with CONSOLE_USERS) the console"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	Migrate           bool          `envconfig:"MIGRATE" default:"true" desc:"apply migrations at start"`
@@ -44,6 +45,8 @@ type env struct {
 	DeliveryAllowNetworks string        `envconfig:"DELIVERY_ALLOW_NETWORKS" default:"" desc:"CIDRs webhook and Slack addresses may resolve to besides public ones; plain http only there"`
 	SMTPURL               string        `envconfig:"SMTP_URL" default:"" desc:"smtp://[user:pass@]host:port (STARTTLS) or smtps://...; ?tls=opportunistic|none; empty: e-mail deliveries fail (no_smtp)"`
 	SMTPFrom              string        `envconfig:"SMTP_FROM" default:"opsworker@localhost" desc:"sender address of page e-mails"`
+
+	ConsoleUsers string `envconfig:"CONSOLE_USERS" default:"" desc:"user:bcrypt-hash pairs, comma-separated, for the web console and API under /ui/ and /api/v1/; empty: console off (404)"`
 }
 
 // config is the validated environment: everything a subcommand needs, parsed once.
@@ -58,6 +61,7 @@ type config struct {
 	instance string
 	allow    []netip.Prefix // DELIVERY_ALLOW_NETWORKS
 	smtp     *delivery.SMTP // SMTP_URL; nil: none
+	users    *console.Users // CONSOLE_USERS; nil: the console is off
 }
 
 // configError names the variable, its value and what is wrong with it: the one line a person
@@ -136,6 +140,9 @@ func loadConfig(now time.Time) (*config, error) {
 	if c.smtp, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
 		return nil, &configError{"SMTP_URL", opsql.Redact(e.SMTPURL), err.Error()}
 	}
+	if c.users, err = console.ParseUsers(e.ConsoleUsers); err != nil {
+		return nil, &configError{"CONSOLE_USERS", redactUsers(e.ConsoleUsers), err.Error()}
+	}
 	if _, err := mail.ParseAddress(e.SMTPFrom); err != nil {
 		return nil, &configError{"SMTP_FROM", e.SMTPFrom, "not an e-mail address such as opsworker@example.com"}
 	}
@@ -164,14 +171,21 @@ func loadConfig(now time.Time) (*config, error) {
 	return c, nil
 }
 
-// httpConns is what the HTTP side needs from the pool: /readyz's ping.
-const httpConns = 1
+// httpConns is what the HTTP side needs from the pool: /readyz's ping; and consoleConns what
+// the console's pages and River UI read with, when it is on.
+const (
+	httpConns    = 1
+	consoleConns = 1
+)
 
 // connsNeeded is the pool size below which enabled tasks would wait on each other for
 // connections until JOB_TIMEOUT: what each enabled task's run holds at most (its registry
 // entry's Conns), the delivery workers', plus the HTTP side's.
 func (c *config) connsNeeded() int32 {
 	n := int32(httpConns + delivery.ConnsNeeded(c.DeliveryWorkers))
+	if c.users.Enabled() {
+		n += consoleConns
+	}
 	for _, td := range registry {
 		if c.specs[td.Name] != nil {
 			n += int32(td.Conns)
@@ -190,6 +204,9 @@ func (c *config) connsExplained() string {
 	}
 	if d := delivery.ConnsNeeded(c.DeliveryWorkers); d > 0 {
 		parts = append(parts, fmt.Sprintf("delivery %d", d))
+	}
+	if c.users.Enabled() {
+		parts = append(parts, fmt.Sprintf("console %d", consoleConns))
 	}
 	parts = append(parts, fmt.Sprintf("/readyz %d", httpConns))
 	return strings.Join(parts, ", ")
@@ -233,6 +250,20 @@ func checkAddr(addr string) error {
 		return errors.New("the port must be a number from 0 to 65535")
 	}
 	return nil
+}
+
+// redactUsers shows CONSOLE_USERS for an error message with every hash, and anything that could
+// be a password, hidden: the user names only.
+func redactUsers(s string) string {
+	entries := strings.Split(s, ",")
+	for i, e := range entries {
+		if name, _, ok := strings.Cut(strings.TrimSpace(e), ":"); ok {
+			entries[i] = name + ":…"
+		} else if strings.TrimSpace(e) != "" {
+			entries[i] = "…"
+		}
+	}
+	return strings.Join(entries, ",")
 }
 
 // parseNetworks parses DELIVERY_ALLOW_NETWORKS: CIDRs (or single addresses), separated by commas

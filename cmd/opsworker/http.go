@@ -17,9 +17,14 @@ type probes struct {
 	ready   func(ctx context.Context) error
 }
 
-// newMux serves the probes and the metrics.
-func newMux(p probes, gatherer prometheus.Gatherer) *http.ServeMux {
+// newMux serves the probes and the metrics, and ui (the console) under /ui/ and /api/ when
+// it is not nil.
+func newMux(p probes, gatherer prometheus.Gatherer, ui http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
+	if ui != nil {
+		mux.Handle("/ui/", ui)
+		mux.Handle("/api/", ui)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ok, why := p.healthy()
 		if !ok {

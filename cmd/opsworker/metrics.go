@@ -54,3 +54,20 @@ func buildRevision() string {
 	}
 	return ""
 }
+
+// registerIntervals adds opsworker_job_interval_seconds: for each enabled task, the longest time
+// between two firings of its spec (from the configuration's load, a year ahead). An alert on a
+// job's last success compares its age with this, whatever the spec (see
+// deploy/prometheus/rules.yml).
+func registerIntervals(reg prometheus.Registerer, cfg *config) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "opsworker_job_interval_seconds",
+		Help: "Longest time between two firings of the job's spec: how long a healthy job may go without a run.",
+	}, []string{"job"})
+	for _, td := range registry {
+		if spec := cfg.specs[td.Name]; spec != nil {
+			g.WithLabelValues(td.Name).Set(spec.LongestInterval(cfg.loaded).Seconds())
+		}
+	}
+	reg.MustRegister(g)
+}

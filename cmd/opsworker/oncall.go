@@ -78,10 +78,10 @@ func printOncall(ctx context.Context, s ioStreams, id int64, at, until time.Time
 	}
 
 	if until.IsZero() {
-		r, ok := sched.OnCall(at)
 		if asJSON {
-			return printJSON(s.stdout, onCallJSON{ScheduleID: id, At: at.In(sched.Location), OnCall: responders(r, ok)})
+			return printJSON(s.stdout, sched.AnswerAt(at))
 		}
+		r, ok := sched.OnCall(at)
 		fmt.Fprintf(s.stdout, "%s (schedule %d, %s) at %s\n", sched.Name, id, sched.Location, at.In(sched.Location).Format(humanTime))
 		if ok {
 			fmt.Fprintf(s.stdout, "  on call: %s (responder %d)\n", r.Name, r.ID)
@@ -91,18 +91,10 @@ func printOncall(ctx context.Context, s ioStreams, id int64, at, until time.Time
 		return nil
 	}
 
-	shifts := sched.Shifts(at, until)
 	if asJSON {
-		out := shiftsJSON{ScheduleID: id, Shifts: make([]shiftJSON, 0, len(shifts))}
-		for _, sh := range shifts {
-			var r *responderJSON
-			if sh.Responder != nil {
-				r = &responderJSON{ID: sh.Responder.ID, Name: sh.Responder.Name}
-			}
-			out.Shifts = append(out.Shifts, shiftJSON{Start: sh.Start.In(sched.Location), End: sh.End.In(sched.Location), Responder: r})
-		}
-		return printJSON(s.stdout, out)
+		return printJSON(s.stdout, sched.AnswerShifts(at, until))
 	}
+	shifts := sched.Shifts(at, until)
 	fmt.Fprintf(s.stdout, "%s (schedule %d, %s), %s to %s\n", sched.Name, id, sched.Location,
 		at.In(sched.Location).Format(humanTime), until.In(sched.Location).Format(humanTime))
 	for _, sh := range shifts {
@@ -136,35 +128,6 @@ func compactDuration(d time.Duration) string {
 		fmt.Fprintf(&b, "%ds", sec)
 	}
 	return b.String()
-}
-
-// The JSON shapes DESIGN.md promises.
-type (
-	responderJSON struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	}
-	onCallJSON struct {
-		ScheduleID int64           `json:"schedule_id"`
-		At         time.Time       `json:"at"`
-		OnCall     []responderJSON `json:"on_call"`
-	}
-	shiftJSON struct {
-		Start     time.Time      `json:"start"`
-		End       time.Time      `json:"end"`
-		Responder *responderJSON `json:"responder"`
-	}
-	shiftsJSON struct {
-		ScheduleID int64       `json:"schedule_id"`
-		Shifts     []shiftJSON `json:"shifts"`
-	}
-)
-
-func responders(r oncall.Responder, ok bool) []responderJSON {
-	if !ok {
-		return []responderJSON{}
-	}
-	return []responderJSON{{ID: r.ID, Name: r.Name}}
 }
 
 func printJSON(w io.Writer, v any) error {

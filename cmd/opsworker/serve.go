@@ -29,7 +29,7 @@ func newServeCmd(s ioStreams) *cobra.Command {
 			"DATABASE_WAIT for the database, answering /healthz meanwhile.",
 			append([]string{"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
 				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "ESCALATION_ON_NOTIFY", "DELIVERY_WORKERS", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_TIMEOUT",
-				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM"}, specVariables()...)...),
+				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM", "CONSOLE_USERS"}, specVariables()...)...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
@@ -55,6 +55,7 @@ func serve(ctx context.Context, s ioStreams) error {
 		sched atomic.Pointer[scheduler.Scheduler]
 	)
 	reg := newRegistry()
+	registerIntervals(reg, cfg)
 	p := probes{
 		healthy: func() (bool, string) {
 			if sc := sched.Load(); sc != nil {
@@ -80,7 +81,8 @@ func serve(ctx context.Context, s ioStreams) error {
 		log.Error("cannot start", "error", err, "variable", "HTTP_ADDR")
 		return failed
 	}
-	srv := &http.Server{Handler: newMux(p, reg), ReadHeaderTimeout: 5 * time.Second}
+	ui := newConsoleSlot(cfg)
+	srv := &http.Server{Handler: newMux(p, reg, ui), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("HTTP endpoints up", "http_addr", ln.Addr().String())
@@ -107,6 +109,10 @@ func serve(ctx context.Context, s ioStreams) error {
 
 	queue, deliveries, err := newDelivery(cfg, pl, reg, log, true)
 	if err != nil {
+		log.Error("cannot start", "error", err)
+		return failed
+	}
+	if err := ui.start(ctx, cfg, pl, queue, log); err != nil {
 		log.Error("cannot start", "error", err)
 		return failed
 	}

@@ -1,15 +1,21 @@
 package escalation
 
 import (
+	"errors"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsworker/opsworker/scheduler"
 )
 
-// metrics are the task's counters. They exist even without a registerer, so the code that
-// counts never checks.
+// metrics are the task's counters and the escalation lag gauge. They exist even without a
+// registerer, so the code that counts never checks.
 type metrics struct {
 	pages, escalated, exhausted, noOneOnCall, nobodyPaged, restarts, ackTimeouts, errors prometheus.Counter
+	// lag is the age of the oldest due alert when the last run claimed it (0: none was due):
+	// how late pages are. Past a cron interval or two, runs fail, are too slow, or do not happen.
+	lag prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,7 +31,40 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restarts:    counter("restarts_total", "Alerts whose escalation restarted from the first step in a new pass (reopened, reset or moved to another policy)."),
 		ackTimeouts: counter("ack_timeouts_total", "Acknowledged alerts returned to triggered by their policy's ack timeout."),
 		errors:      counter("errors_total", "Bad data met while escalating (escalation_error events, including those of the ack timeout pass)."),
+		lag:         lagGauge(reg),
 	}
+}
+
+// lagGauge returns opsworker_escalation_lag_seconds, registered on reg (nil: kept but not
+// exposed); a task created twice on one registry shares the first one's gauge.
+func lagGauge(reg prometheus.Registerer) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "opsworker_escalation_lag_seconds",
+		Help: "Age of the oldest due alert when the last escalation run claimed it (the run's now minus its next_escalation_at); 0 when none was due.",
+	})
+	if reg == nil {
+		return g
+	}
+	if err := reg.Register(g); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(prometheus.Gauge); ok {
+				return existing
+			}
+		}
+		panic(err) // a clash with a metric of another type is a programming error
+	}
+	return g
+}
+
+// setLag sets the lag gauge at the end of a run at now whose oldest claimed alert was due at
+// oldestDue (zero: none).
+func (m *metrics) setLag(now, oldestDue time.Time) {
+	if oldestDue.IsZero() {
+		m.lag.Set(0)
+		return
+	}
+	m.lag.Set(max(0, now.Sub(oldestDue).Seconds()))
 }
 
 // add counts a committed batch.

@@ -77,6 +77,10 @@ func (t *Task) Name() string { return "escalation" }
 func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
 	log := scheduler.Logger(ctx)
 	var total counts
+	// The oldest due alert the run claimed (zero: none was due); the lag gauge is set from it
+	// when the run ends, however it ends.
+	var oldestDue time.Time
+	defer func() { t.metrics.setLag(now, oldestDue) }()
 
 	// A failed ack timeout pass fails the run, but only after the escalations: it must not stop
 	// the pages of every other alert.
@@ -103,7 +107,7 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 			s["stopped_before_deadline"] = true
 			return s, ackErr
 		}
-		outcomes, pages, enq, err := t.runBatch(ctx, now, batch)
+		outcomes, pages, enq, err := t.runBatch(ctx, now, batch, &oldestDue)
 		if err != nil {
 			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: batch %d: %w", batch, err))
 		}
@@ -139,8 +143,9 @@ func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]ackEvent, e
 }
 
 // runBatch claims, decides and writes one batch in one transaction, and returns its outcomes and
-// the pages it inserted once committed (none: nothing was due).
-func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcome, []insertedPage, delivery.Enqueued, error) {
+// the pages it inserted once committed (none: nothing was due). The claim sets *oldestDue (see
+// claim).
+func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, oldestDue *time.Time) ([]outcome, []insertedPage, delivery.Enqueued, error) {
 	var enq delivery.Enqueued
 	// Begun through the scheduler: it cannot commit once this run has lost its job lock.
 	tx, err := scheduler.Begin(ctx, t.pool)
@@ -151,7 +156,7 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int) ([]outcom
 	// transaction, so nothing of the batch stays.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	alerts, err := claim(ctx, tx, now, t.batchSize)
+	alerts, err := claim(ctx, tx, now, t.batchSize, oldestDue)
 	if err != nil || len(alerts) == 0 {
 		return nil, nil, enq, err
 	}
