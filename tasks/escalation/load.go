@@ -12,8 +12,9 @@ import (
 
 // load reads what the batch's decisions need, with a fixed number of queries whatever the
 // batch's size: policies, steps, targets (with their responders), tenants, and the schedules
-// the batch pages (oncall.LoadMany), all inside the batch's transaction.
-func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time) (*batchData, error) {
+// the batch pages that the run has not resolved yet (oncall.LoadMany, see resolveSchedules),
+// all inside the batch's transaction.
+func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, resolved resolutions) (*batchData, error) {
 	var policyIDs []int64
 	var tenantIDs []string
 	seenPolicy, seenTenant := map[int64]bool{}, map[string]bool{}
@@ -36,7 +37,7 @@ func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time) (*ba
 		return nil, err
 	}
 	data := &batchData{policies: policies, tenants: tenants}
-	data.onCall, err = resolveSchedules(ctx, tx, schedulesNeeded(alerts, data), now)
+	data.onCall, err = resolveSchedules(ctx, tx, schedulesNeeded(alerts, data), now, resolved)
 	if err != nil {
 		return nil, err
 	}
