@@ -370,3 +370,67 @@ func TestLoadStaleParticipant(t *testing.T) {
 		t.Errorf("shifts:\n%swant:\n%s", formatShifts(got), formatShifts(wantShifts))
 	}
 }
+
+// TestLoadManyOrder: LoadMany's order does not depend on the order PostgreSQL returns rows in
+// (an update moves a row to the end of its table): layers by priority, highest first, each
+// layer's restrictions by id, overrides by created_at then id; and a schedule's errors in the
+// order of its layers, then of its restrictions.
+func TestLoadManyOrder(t *testing.T) {
+	f := newFixture(t)
+	ann, bob := f.responder("acme", "ann"), f.responder("acme", "bob")
+	sid := f.schedule("acme", "UTC")
+	low := f.layer(sid, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	high := f.layer(sid, 3, "2027-01-01T00:00:00Z", 1, "day", []int64{bob})
+	mid := f.layer(sid, 2, "2027-01-01T00:00:00Z", 1, "day", []int64{ann, bob})
+	restriction := func(layer int64, start string) int64 {
+		return f.id(`insert into oncall_layer_restrictions (layer_id, start_time, duration) values ($1, $2, '1 hour')`, layer, start)
+	}
+	r1, _, r3 := restriction(low, "01:00"), restriction(high, "02:00"), restriction(low, "03:00")
+	override := func(created string) int64 {
+		return f.id(`insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at, created_at)
+			values ($1, $2, '2027-02-01T00:00:00Z', '2027-02-02T00:00:00Z', $3)`, sid, ann, created)
+	}
+	o1, o2, o3 := override("2026-12-03T00:00:00Z"), override("2026-12-01T00:00:00Z"), override("2026-12-01T00:00:00Z")
+	// Move the first of each to the end of its table.
+	f.exec(`update oncall_layers set name = name || '.' where id = $1`, low)
+	f.exec(`update oncall_layer_restrictions set duration = duration where id = $1`, r1)
+	f.exec(`update oncall_overrides set ends_at = ends_at where id = $1`, o2)
+
+	s, err := Load(context.Background(), f.pool, sid, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layers, overrides []int64
+	for _, l := range s.Layers {
+		layers = append(layers, l.ID)
+	}
+	for _, o := range s.Overrides {
+		overrides = append(overrides, o.ID)
+	}
+	if !slices.Equal(layers, []int64{high, mid, low}) {
+		t.Errorf("layers %v, want %v", layers, []int64{high, mid, low})
+	}
+	if r := s.Layers[2].Restrictions; len(r) != 2 || r[0].StartTime != time.Hour || r[1].StartTime != 3*time.Hour {
+		t.Errorf("restrictions of layer %d (%d then %d) = %v", low, r1, r3, r)
+	}
+	if !slices.Equal(overrides, []int64{o2, o3, o1}) {
+		t.Errorf("overrides %v, want %v", overrides, []int64{o2, o3, o1})
+	}
+
+	// The schema allows neither an endless past nor a duration in months; another service's
+	// data might still hold them.
+	f.exec(`alter table oncall_layer_restrictions drop constraint oncall_layer_restrictions_duration_check`)
+	bad := f.schedule("acme", "UTC")
+	first := f.layer(bad, 1, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	second := f.layer(bad, 2, "2027-01-01T00:00:00Z", 1, "day", []int64{ann})
+	f.exec(`update oncall_layers set ends_at = '-infinity' where id in ($1, $2)`, first, second)
+	months := f.id(`insert into oncall_layer_restrictions (layer_id, start_time, duration) values ($1, '09:00', '1 mon 2 days')`, first)
+	f.exec(`update oncall_layers set name = name || '.' where id = $1`, second)
+	f.exec(`update oncall_layer_restrictions set start_time = start_time where id = $1`, months)
+	_, err = Load(context.Background(), f.pool, bad, time.Time{})
+	want := fmt.Sprintf("oncall: schedule %d: layer %d: ends at -infinity; layer %d: ends at -infinity; "+
+		"layer %d: restriction duration 1 months 2 days: months have no fixed length: %v", bad, second, first, first, ErrInvalid)
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

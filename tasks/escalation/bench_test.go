@@ -54,7 +54,7 @@ func BenchmarkEscalate10k(b *testing.B) {
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
 		if i > 0 { // back to due, as seeded
-			f.exec(`truncate notifications, alert_events`)
+			f.exec(`truncate deliveries, notifications, alert_events`)
 			f.exec(`update alerts set escalation_step = null, escalation_loop = 0, last_escalated_at = null, next_escalation_at = $1`, t0)
 			f.exec(`vacuum analyze alerts`)
 		}
@@ -79,7 +79,7 @@ func BenchmarkDue100Among1M(b *testing.B) {
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
 		if i > 0 {
-			f.exec(`truncate notifications, alert_events`)
+			f.exec(`truncate deliveries, notifications, alert_events`)
 			f.exec(`update alerts set escalation_step = null, last_escalated_at = null, next_escalation_at = $1
 			        where id <= $2`, t0.Add(-time.Second), due)
 		}

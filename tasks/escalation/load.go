@@ -1,8 +1,10 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,8 +12,9 @@ import (
 
 // load reads what the batch's decisions need, with a fixed number of queries whatever the
 // batch's size: policies, steps, targets (with their responders), tenants, and the schedules
-// the batch pages (oncall.LoadMany), all inside the batch's transaction.
-func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time) (*batchData, error) {
+// the batch pages that the run has not resolved yet (oncall.LoadMany, see resolveSchedules),
+// all inside the batch's transaction.
+func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, resolved resolutions) (*batchData, error) {
 	var policyIDs []int64
 	var tenantIDs []string
 	seenPolicy, seenTenant := map[int64]bool{}, map[string]bool{}
@@ -34,7 +37,7 @@ func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time) (*ba
 		return nil, err
 	}
 	data := &batchData{policies: policies, tenants: tenants}
-	data.onCall, err = resolveSchedules(ctx, tx, schedulesNeeded(alerts, data), now)
+	data.onCall, err = resolveSchedules(ctx, tx, schedulesNeeded(alerts, data), now, resolved)
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +46,18 @@ func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time) (*ba
 
 // loadPolicies reads the policies ids name, with their steps in position order and each step's
 // targets in the order they were added.
+//
+// A batch may name 500 policies: the queries match ids by joining on unnest($1), which
+// PostgreSQL hashes, not by = any($1), which it scans linearly for every row of a table it reads
+// whole, and they do not sort (Go sorts the few rows of each policy for less).
 func loadPolicies(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]*policy, error) {
 	policies := make(map[int64]*policy, len(ids))
 	if len(ids) == 0 {
 		return policies, nil
 	}
-	rows, err := tx.Query(ctx, `select id, tenant_id, repeat_count from escalation_policies where id = any($1)`, ids)
+	rows, err := tx.Query(ctx, `
+		select p.id, p.tenant_id, p.repeat_count
+		from escalation_policies p join unnest($1::bigint[]) u(id) on u.id = p.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)
 	}
@@ -63,8 +72,8 @@ func loadPolicies(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]*polic
 	}
 
 	rows, err = tx.Query(ctx, `
-		select policy_id, position, delay_minutes from escalation_steps
-		where policy_id = any($1) order by policy_id, position`, ids)
+		select s.policy_id, s.position, s.delay_minutes
+		from escalation_steps s join unnest($1::bigint[]) u(id) on u.id = s.policy_id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load policy steps: %w", err)
 	}
@@ -79,29 +88,45 @@ func loadPolicies(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]*polic
 	if err != nil {
 		return nil, fmt.Errorf("load policy steps: %w", err)
 	}
+	for _, p := range policies {
+		slices.SortFunc(p.Steps, func(a, b step) int { return cmp.Compare(a.Position, b.Position) })
+	}
 
 	// The responders are joined here, not loaded apart: a target whose responder is gone (the
 	// foreign key cascades, but other services may bypass it) is seen as such.
 	rows, err = tx.Query(ctx, `
-		select t.policy_id, t.position, coalesce(t.responder_id, 0), coalesce(t.schedule_id, 0),
+		select t.id, t.policy_id, t.position, coalesce(t.responder_id, 0), coalesce(t.schedule_id, 0),
 		       r.id is not null, coalesce(r.tenant_id, '')
 		from escalation_step_targets t
-		left join responders r on r.id = t.responder_id
-		where t.policy_id = any($1)
-		order by t.policy_id, t.position, t.id`, ids)
+		join unnest($1::bigint[]) u(id) on u.id = t.policy_id
+		left join responders r on r.id = t.responder_id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load step targets: %w", err)
 	}
-	var position int32
-	var t target
-	_, err = pgx.ForEachRow(rows, []any{&policyID, &position, &t.ResponderID, &t.ScheduleID, &t.ResponderFound, &t.ResponderTenant}, func() error {
-		if s := findStep(policies[policyID], position); s != nil {
-			s.Targets = append(s.Targets, t)
-		}
+	// A target row, with what orders it: policy, position, then id (the order added).
+	type row struct {
+		id, policyID int64
+		position     int32
+		t            target
+	}
+	var (
+		targets []row
+		r       row
+	)
+	_, err = pgx.ForEachRow(rows, []any{&r.id, &r.policyID, &r.position, &r.t.ResponderID, &r.t.ScheduleID, &r.t.ResponderFound, &r.t.ResponderTenant}, func() error {
+		targets = append(targets, r)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load step targets: %w", err)
+	}
+	slices.SortFunc(targets, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.policyID, b.policyID), cmp.Compare(a.position, b.position), cmp.Compare(a.id, b.id))
+	})
+	for _, r := range targets {
+		if s := findStep(policies[r.policyID], r.position); s != nil {
+			s.Targets = append(s.Targets, r.t)
+		}
 	}
 	return policies, nil
 }
@@ -121,7 +146,7 @@ func findStep(p *policy, position int32) *step {
 // loadTenants returns which of ids exist in tenants.
 func loadTenants(ctx context.Context, tx pgx.Tx, ids []string) (map[string]bool, error) {
 	known := make(map[string]bool, len(ids))
-	rows, err := tx.Query(ctx, `select id from tenants where id = any($1)`, ids)
+	rows, err := tx.Query(ctx, `select t.id from tenants t join unnest($1::text[]) u(id) on u.id = t.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load tenants: %w", err)
 	}

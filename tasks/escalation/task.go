@@ -97,6 +97,8 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 		starting, cancel = context.WithDeadline(ctx, deadline.Add(-t.stopMargin))
 		defer cancel()
 	}
+	// Every batch escalates at now: a schedule is resolved once per run (see resolveSchedules).
+	resolved := resolutions{}
 	for batch := 1; ; batch++ {
 		if err := ctx.Err(); err != nil {
 			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: before batch %d: %w", batch, err))
@@ -107,7 +109,7 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 			s["stopped_before_deadline"] = true
 			return s, ackErr
 		}
-		outcomes, pages, enq, err := t.runBatch(ctx, now, batch, &oldestDue)
+		outcomes, pages, enq, err := t.runBatch(ctx, now, batch, resolved, &oldestDue)
 		if err != nil {
 			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: batch %d: %w", batch, err))
 		}
@@ -143,9 +145,10 @@ func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]ackEvent, e
 }
 
 // runBatch claims, decides and writes one batch in one transaction, and returns its outcomes and
-// the pages it inserted once committed (none: nothing was due). The claim sets *oldestDue (see
-// claim).
-func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, oldestDue *time.Time) ([]outcome, []insertedPage, delivery.Enqueued, error) {
+// the pages it inserted once committed (none: nothing was due). It resolves only the schedules
+// no earlier batch of the run resolved (resolved keeps the run's answers), and the claim sets
+// *oldestDue (see claim).
+func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, resolved resolutions, oldestDue *time.Time) ([]outcome, []insertedPage, delivery.Enqueued, error) {
 	var enq delivery.Enqueued
 	// Begun through the scheduler: it cannot commit once this run has lost its job lock.
 	tx, err := scheduler.Begin(ctx, t.pool)
@@ -161,7 +164,7 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, oldestDue
 		return nil, nil, enq, err
 	}
 	t.at(ctx, hookClaimed, batch)
-	data, err := load(ctx, tx, alerts, now)
+	data, err := load(ctx, tx, alerts, now, resolved)
 	if err != nil {
 		return nil, nil, enq, err
 	}

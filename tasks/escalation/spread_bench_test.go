@@ -1,0 +1,184 @@
+package escalation_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/civil"
+	"github.com/opsworker/opsworker/tasks/escalation"
+)
+
+// spreadAlerts is the number of due alerts of each shape of BenchmarkEscalateTenantSpread.
+const spreadAlerts = 10000
+
+// spreadTenants is the number of tenants the spread shape's alerts are dealt over.
+const spreadTenants = 500
+
+// BenchmarkEscalateTenantSpread compares two shapes of one run over 10,000 due alerts, each
+// paging a schedule and a responder:
+//
+//   - single: one tenant, all alerts on its one policy and schedule;
+//   - spread: 500 tenants, 20 alerts each, dealt round-robin so that every batch of 500 pages
+//     500 schedules.
+//
+// Every tenant of either shape is built alike: its own zone, seven responders, a schedule of
+// three layers (a weekly base, a 12-hour weekday-business-hours layer and a daily nightly layer)
+// with 20 overrides (15 not yet ended at the run, one of them in effect), and a policy whose
+// step 0 pages the schedule and a responder outside it. The only difference is how many
+// schedules, policies and zones each batch loads. The two shapes run in turn in each
+// iteration (the order alternating), so a noisy machine slows both alike, and the benchmark
+// reports each shape's alerts/s and their ratio, spread/single. Target: spread/single ≥ 0.70.
+func BenchmarkEscalateTenantSpread(b *testing.B) {
+	zones := spreadZones(b, spreadTenants)
+	shapes := []*spreadShape{
+		{name: "single", f: seedTenants(b, zones[:1], spreadAlerts)},
+		{name: "spread", f: seedTenants(b, zones, spreadAlerts)},
+	}
+	for _, s := range shapes {
+		s.task = escalation.New(s.f.pool, escalation.Options{})
+		// A first run, untimed, warms what a long-running worker has warm: the pool's
+		// connections, their prepared statements, PostgreSQL's caches.
+		s.run(b)
+	}
+	// ns/op is that of an iteration, resets included; the metrics time the runs alone.
+	n := 0
+	for b.Loop() {
+		for k := range shapes {
+			s := shapes[(n+k)%len(shapes)] // single first in even iterations, spread in odd ones
+			resetAlerts(s.f)
+			s.elapsed += s.run(b)
+		}
+		n++
+	}
+	single := float64(spreadAlerts*n) / shapes[0].elapsed.Seconds()
+	spread := float64(spreadAlerts*n) / shapes[1].elapsed.Seconds()
+	b.ReportMetric(single, "single-alerts/s")
+	b.ReportMetric(spread, "spread-alerts/s")
+	b.ReportMetric(spread/single, "spread/single")
+}
+
+// spreadShape is one shape of BenchmarkEscalateTenantSpread and the time its runs took.
+type spreadShape struct {
+	name    string
+	f       *fixture
+	task    *escalation.Task
+	elapsed time.Duration
+}
+
+// run runs the shape's task 10 s after t0, when every alert is due, and returns how long it
+// took; it fails unless every alert was escalated with its two pages.
+func (s *spreadShape) run(b *testing.B) time.Duration {
+	start := time.Now()
+	sum, err := s.task.Run(s.f.ctx, t0.Add(10*time.Second))
+	took := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s: %v", s.name, err)
+	}
+	if sum["alerts_escalated"] != spreadAlerts || sum["pages"] != 2*spreadAlerts {
+		b.Fatalf("%s: summary %v, want %d alerts escalated with 2 pages each", s.name, sum, spreadAlerts)
+	}
+	return took
+}
+
+// resetAlerts makes every alert of f due again, as seeded.
+func resetAlerts(f *fixture) {
+	f.exec(`truncate deliveries, notifications, alert_events`)
+	f.exec(`update alerts set escalation_step = null, escalation_loop = 0, escalation_pass = 0,
+	        escalated_policy_id = null, last_escalated_at = null, next_escalation_at = $1`, t0)
+	f.exec(`vacuum analyze alerts`)
+}
+
+// spreadZones returns n distinct zone names that both PostgreSQL and Go know, Europe/Berlin
+// first and the others picked evenly from the sorted list, so that the zones span every
+// region and kind of rule.
+func spreadZones(b testing.TB, n int) []string {
+	b.Helper()
+	f := newFixture(b)
+	rows, err := f.pool.Query(f.ctx, `
+		select name from pg_timezone_names
+		where name !~ '^(posix|right)/' and name not in ('localtime', 'posixrules', 'Europe/Berlin')
+		order by name`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		b.Fatal(err)
+	}
+	names = slices.DeleteFunc(names, func(name string) bool {
+		_, err := civil.LoadLocation(name)
+		return err != nil
+	})
+	if len(names) < n-1 {
+		b.Fatalf("%d zones known to both PostgreSQL and Go, want %d", len(names), n-1)
+	}
+	out := []string{"Europe/Berlin"}
+	for i := range n - 1 {
+		out = append(out, names[i*len(names)/(n-1)])
+	}
+	return out
+}
+
+// seedTenants makes a tenant per zone, each as BenchmarkEscalateTenantSpread describes, and
+// alerts due at t0 dealt over them in id order (alert g to tenant g mod len(zones)). It returns
+// the fixture, ready: vacuumed and analysed.
+func seedTenants(b *testing.B, zones []string, alerts int) *fixture {
+	b.Helper()
+	f := newFixture(b)
+	f.seedTenants(zones, alerts)
+	return f
+}
+
+// seedTenants is seedTenants into f's database.
+func (f *fixture) seedTenants(zones []string, alerts int) {
+	f.t.Helper()
+	f.exec(`insert into tenants (id, name, time_zone)
+	        select 't' || i, 'tenant ' || i, z from unnest($1::text[]) with ordinality u(z, i)`, zones)
+	// r1..r6 take turns in the schedule; r7 is paged directly.
+	f.exec(`insert into responders (tenant_id, name)
+	        select t.id, 'r' || k from tenants t, generate_series(1, 7) k order by t.id, k`)
+	f.exec(`insert into oncall_schedules (tenant_id, name, time_zone) select id, 'primary', time_zone from tenants order by id`)
+	f.exec(`
+		insert into oncall_layers (schedule_id, name, priority, rotation_start, shift_length, shift_unit, participants)
+		select s.id, l.name, l.priority, l.start::timestamp at time zone s.time_zone, l.len, l.unit,
+		       (select array_agg(r.id order by r.id) from responders r where r.tenant_id = s.tenant_id)[l.lo:l.hi]
+		from oncall_schedules s,
+		     (values ('base', 1, '2027-01-04 09:00', 1, 'week', 1, 3),
+		             ('business', 2, '2027-01-04 09:00', 12, 'hour', 3, 5),
+		             ('night', 3, '2027-01-01 22:00', 1, 'day', 5, 6)) l(name, priority, start, len, unit, lo, hi)
+		order by s.id, l.priority`)
+	f.exec(`
+		insert into oncall_layer_restrictions (layer_id, start_day, start_time, duration)
+		select l.id, d, time '09:00', interval '9 hours' from oncall_layers l, generate_series(1, 5) d where l.name = 'business'
+		union all
+		select l.id, null, time '22:00', interval '10 hours' from oncall_layers l where l.name = 'night'`)
+	// Override k starts at t0 - 50h + 10h*k and lasts 3, 7, 11 or 15 hours: 0..4 have ended by
+	// the run, 5 is in effect, the rest are to come. Odd ones stand in for a participant.
+	f.exec(`
+		insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at, created_at)
+		select s.id, r.ids[1 + k % 6], case when k % 2 = 1 then r.ids[1 + (k + 3) % 6] end,
+		       $1::timestamptz + (10 * k - 50) * interval '1 hour',
+		       $1::timestamptz + (10 * k - 50 + 3 + 4 * (k % 4)) * interval '1 hour',
+		       $1::timestamptz - interval '30 days' + k * interval '1 hour'
+		from oncall_schedules s
+		cross join lateral (select array_agg(id order by id) ids from responders where tenant_id = s.tenant_id) r
+		cross join generate_series(0, 19) k
+		order by s.id, k`, t0)
+	f.exec(`insert into escalation_policies (tenant_id, name, repeat_count) select id, 'policy', 0 from tenants order by id`)
+	f.exec(`insert into escalation_steps (policy_id, position, delay_minutes) select id, 0, 5 from escalation_policies`)
+	f.exec(`
+		insert into escalation_step_targets (policy_id, position, schedule_id, responder_id)
+		select p.id, 0, s.id, null from escalation_policies p join oncall_schedules s using (tenant_id)
+		union all
+		select p.id, 0, null, r.id from escalation_policies p join responders r using (tenant_id) where r.name = 'r7'`)
+	f.exec(`
+		insert into alerts (tenant_id, source, summary, escalation_policy_id, created_at, next_escalation_at)
+		select p.tenant_id, 'bench', 'alert ' || g, p.id, $1, $1
+		from generate_series(0, $2 - 1) g
+		join (select id, tenant_id, row_number() over (order by id) - 1 n from escalation_policies) p on p.n = g % $3
+		order by g`, t0, alerts, len(zones))
+	f.exec(`vacuum analyze`)
+}
