@@ -1,0 +1,84 @@
+//go:build docker
+
+package compose
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStop stops the whole stack while a large escalation runs: opsworker drains (the run
+// finishes, or is recorded interrupted), and every container — the replicas, the database, the
+// demo loader — has exited 0 within its stop_grace_period.
+func TestStop(t *testing.T) {
+	ensureImage(t) // before the clock: a scenario is timed without the build
+	defer timed(t)()
+	s := newStack(t, fastSpec)
+	s.compose(5*time.Minute, "--profile", "demo", "up", "--detach", "--scale", "opsworker=2")
+	s.waitHealthy(time.Minute, s.ids("opsworker")...)
+
+	var config struct {
+		Services map[string]struct {
+			StopGracePeriod string `json:"stop_grace_period"`
+		}
+	}
+	if err := json.Unmarshal([]byte(s.compose(time.Minute, "--profile", "demo", "config", "--format", "json")), &config); err != nil {
+		t.Fatal(err)
+	}
+	grace := func(service string) time.Duration {
+		if g := config.Services[service].StopGracePeriod; g != "" {
+			d, err := time.ParseDuration(g)
+			if err != nil {
+				t.Fatalf("stop_grace_period of %s: %v", service, err)
+			}
+			return d
+		}
+		return 10 * time.Second // Docker's default
+	}
+
+	s.loadAlerts(largeEscalation)
+	runID, _ := s.runMidway(largeEscalation, time.Minute)
+	stop := time.Now()
+	s.compose(3*time.Minute, "--profile", "demo", "stop")
+	t.Logf("compose stop took %s", time.Since(stop).Round(100*time.Millisecond))
+
+	for _, service := range []string{"opsworker", "postgres", "demo"} {
+		ids := s.ids(service)
+		if len(ids) == 0 {
+			t.Errorf("no %s container", service)
+		}
+		for _, id := range ids {
+			st := s.inspect(id, "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}")
+			f := strings.Fields(st)
+			if len(f) != 4 || f[1] != "exited" || f[2] != "0" {
+				t.Errorf("%s: want exited 0", st)
+				continue
+			}
+			finished, err := time.Parse(time.RFC3339Nano, f[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if service == "demo" {
+				continue // it had exited long before
+			}
+			took := finished.Sub(stop)
+			t.Logf("%s exited 0 %s after compose stop (grace %s)", f[0], took.Round(100*time.Millisecond), grace(service))
+			if took > grace(service) {
+				t.Errorf("%s took %s to stop, longer than its stop_grace_period %s", f[0], took, grace(service))
+			}
+		}
+	}
+
+	s.compose(2*time.Minute, "start", "postgres")
+	s.waitHealthy(time.Minute, s.ids("postgres")...)
+	if st := s.sql("select status || ' ' || coalesce(error, '') from job_runs where id = " + runID); st == "running" {
+		t.Errorf("run %s still running after the drain", runID)
+	} else {
+		t.Logf("the run in progress at the stop ended %s", st)
+	}
+	if n := s.count("select count(*) from job_runs where status = 'running'"); n != 0 {
+		t.Errorf("%d runs left running after the drain", n)
+	}
+}
