@@ -39,6 +39,8 @@ var demoPageChecks = []pageCheck{
 // TestDemo is the README's first command: the database and opsworker become healthy, the demo
 // service loads its tenant and exits 0, and the demo alert's first page follows within 70 s.
 func TestDemo(t *testing.T) {
+	ensureImage(t) // `up --build` below still builds: from the cache, as on a second run
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, nil) // the compose file's defaults: the owner's first experience
 	start := time.Now()

@@ -13,6 +13,7 @@ import (
 // binary: the runtime image has no /usr/share/zoneinfo.
 func TestEnvFile(t *testing.T) {
 	ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, map[string]string{
 		"ESCALATION_SCHEDULE": "*/2 * * * *",

@@ -18,6 +18,7 @@ const largeEscalation = 20_000
 // pages the rest. Nothing is lost, nothing is paged twice, and the killed run ends up failed.
 func TestKillDuringEscalation(t *testing.T) {
 	ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, fastSpec)
 	s.compose(5*time.Minute, "up", "--detach", "--scale", "opsworker=2")
@@ -28,8 +29,9 @@ func TestKillDuringEscalation(t *testing.T) {
 	victim := s.container("opsworker", instance)
 	killed := time.Now()
 	s.docker(time.Minute, "kill", "--signal", "KILL", victim)
-	if st := s.sql("select status from job_runs where id = " + runID); st != "running" {
-		t.Fatalf("run %s was %s when killed: the kill came too late to interrupt it", runID, st)
+	// Running, or already marked failed by the other replica's next firing; not finished.
+	if st := s.sql("select status from job_runs where id = " + runID); st == "succeeded" {
+		t.Fatalf("run %s had succeeded when killed: the kill came too late to interrupt it", runID)
 	}
 	s.waitPaged(t, largeEscalation, 0, 2*time.Minute)
 	t.Logf("all %d alerts paged %s after the kill", largeEscalation, time.Since(killed).Round(100*time.Millisecond))
@@ -45,6 +47,7 @@ func TestKillDuringEscalation(t *testing.T) {
 // the service stays (or comes back) healthy, and the next run succeeds and pages the rest.
 func TestRestartPostgres(t *testing.T) {
 	ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, fastSpec)
 	s.compose(5*time.Minute, "up", "--detach")
@@ -82,8 +85,10 @@ const networkCut = 20 * time.Second
 // reaches the database) and wins firings again; no firing runs twice.
 func TestNetworkCut(t *testing.T) {
 	ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
-	s := newStack(t, fastSpec)
+	// Debug lines show what the cut replica does with each firing (replica skips, lock waits).
+	s := newStack(t, map[string]string{"ESCALATION_SCHEDULE": fastSpec["ESCALATION_SCHEDULE"], "LOG_LEVEL": "debug"})
 	s.compose(5*time.Minute, "up", "--detach", "--scale", "opsworker=2")
 	ids := s.ids("opsworker")
 	s.waitHealthy(time.Minute, ids...)
@@ -120,13 +125,13 @@ func TestNetworkCut(t *testing.T) {
 	})
 	t.Logf("victim ran a firing %s after reconnecting; state %s; runs:\n%s", time.Since(back).Round(100*time.Millisecond),
 		s.inspect(victim, "{{.State.Status}}/{{.State.Health.Status}} restarts={{.RestartCount}}"), s.runs())
-	var problems []string
+	var lines []string
 	for _, line := range strings.Split(s.docker(time.Minute, "logs", "--since", cutAt.Format(time.RFC3339Nano), victim), "\n") {
-		if strings.Contains(line, " WRN ") || strings.Contains(line, " ERR ") || strings.Contains(line, " run ") {
-			problems = append(problems, line)
+		if !strings.Contains(line, "cron: ") { // robfig's per-wake chatter
+			lines = append(lines, line)
 		}
 	}
-	t.Logf("the victim's runs, warnings and errors since the cut:\n%s", lastLines(strings.Join(problems, "\n"), 30))
+	t.Logf("the victim's log since the cut (robfig's lines left out):\n%s", lastLines(strings.Join(lines, "\n"), 40))
 	if n := s.count("select count(*) from (select scheduled_at from job_runs where job = 'escalation' and status <> 'skipped' group by scheduled_at having count(*) > 1) d"); n != 0 {
 		t.Errorf("%d firings ran more than once", n)
 	}

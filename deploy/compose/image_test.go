@@ -17,6 +17,7 @@ const maxImageSize = 20_000_000
 // read-only root filesystem as uid 65532, and that the image's own HEALTHCHECK passes.
 func TestImage(t *testing.T) {
 	ref := ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, nil)
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +68,8 @@ func setup(ctx context.Context, logf func(string, ...any)) error {
 	// are built with a copy of the engine, which setupCompose does not touch.
 	var composeErr error
 	done := make(chan struct{})
-	standinEng := *eng // its own copy of the client environment
+	standinEng := *eng
+	standinEng.env = slices.Clone(eng.env)
 	go func() {
 		defer close(done)
 		composeErr = eng.setupCompose(ctx, logf)
@@ -82,7 +84,8 @@ func setup(ctx context.Context, logf func(string, ...any)) error {
 }
 
 // pruneRuns removes what earlier runs left in the engine: their opsworker images (one tag per
-// run) and build cache beyond a few gigabytes (vfs copies every layer whole).
+// run), the demo images their builds replaced (dangling), and build cache beyond a few
+// gigabytes (vfs copies every layer whole).
 func (e *engine) pruneRuns(ctx context.Context) {
 	out, _ := e.run(ctx, e.docker, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "opsworker")
 	for _, ref := range strings.Fields(out) {
@@ -90,9 +93,14 @@ func (e *engine) pruneRuns(ctx context.Context) {
 			e.run(ctx, e.docker, "image", "rm", ref)
 		}
 	}
+	e.run(ctx, e.docker, "image", "prune", "--force")
 	e.run(ctx, e.docker, "builder", "prune", "--force", "--keep-storage", "8GB")
 }
 
+// Every scenario has its own compose project, so they run in parallel: two at a time (go test's
+// -parallel defaults to GOMAXPROCS), which halves the harness's time on the 2-core machines where
+// most of a scenario is waiting on firings. Each first calls ensureImage, before t.Parallel: the
+// first builds the image while the others wait.
 var buildOnce struct {
 	sync.Mutex
 	done bool

@@ -11,6 +11,7 @@ import (
 // whichever replica wins it) and every alert is paged once per step.
 func TestScale(t *testing.T) {
 	ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, fastSpec)
 	s.compose(5*time.Minute, "up", "--detach", "--scale", "opsworker=3")

@@ -3,7 +3,7 @@
 package compose
 
 import (
-	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,28 +14,26 @@ import (
 // demo loader — has exited 0 within its stop_grace_period.
 func TestStop(t *testing.T) {
 	ensureImage(t) // before the clock: a scenario is timed without the build
+	t.Parallel()
 	defer timed(t)()
 	s := newStack(t, fastSpec)
 	s.compose(5*time.Minute, "--profile", "demo", "up", "--detach", "--scale", "opsworker=2")
 	s.waitHealthy(time.Minute, s.ids("opsworker")...)
 
-	var config struct {
-		Services map[string]struct {
-			StopGracePeriod string `json:"stop_grace_period"`
-		}
-	}
-	if err := json.Unmarshal([]byte(s.compose(time.Minute, "--profile", "demo", "config", "--format", "json")), &config); err != nil {
-		t.Fatal(err)
-	}
-	grace := func(service string) time.Duration {
-		if g := config.Services[service].StopGracePeriod; g != "" {
-			d, err := time.ParseDuration(g)
+	// The grace the engine enforces: compose turns stop_grace_period into each container's
+	// StopTimeout; without one Docker waits 10 s.
+	grace := func(id string) time.Duration {
+		if st := s.inspect(id, "{{if .Config.StopTimeout}}{{.Config.StopTimeout}}{{end}}"); st != "" {
+			n, err := strconv.Atoi(st)
 			if err != nil {
-				t.Fatalf("stop_grace_period of %s: %v", service, err)
+				t.Fatalf("StopTimeout %q: %v", st, err)
 			}
-			return d
+			return time.Duration(n) * time.Second
 		}
-		return 10 * time.Second // Docker's default
+		return 10 * time.Second
+	}
+	if g := grace(s.ids("opsworker")[0]); g != 45*time.Second {
+		t.Errorf("opsworker's stop grace period %s, want compose.yaml's 45s", g)
 	}
 
 	s.loadAlerts(largeEscalation)
@@ -64,9 +62,9 @@ func TestStop(t *testing.T) {
 				continue // it had exited long before
 			}
 			took := finished.Sub(stop)
-			t.Logf("%s exited 0 %s after compose stop (grace %s)", f[0], took.Round(100*time.Millisecond), grace(service))
-			if took > grace(service) {
-				t.Errorf("%s took %s to stop, longer than its stop_grace_period %s", f[0], took, grace(service))
+			t.Logf("%s exited 0 %s after compose stop (grace %s)", f[0], took.Round(100*time.Millisecond), grace(id))
+			if took > grace(id) {
+				t.Errorf("%s took %s to stop, longer than its stop_grace_period %s", f[0], took, grace(id))
 			}
 		}
 	}
