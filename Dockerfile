@@ -1,7 +1,11 @@
-# syntax=docker/dockerfile:1
+# Base images are build arguments so that a machine without a registry can pass local stand-ins
+# (deploy/images); the defaults are the public images. No `# syntax=` line: the engine's built-in
+# frontend handles RUN --mount, and fetching a frontend image needs a registry.
+ARG GO_IMAGE=golang:1.26-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
 # Build: a static binary, stamped with its version, with zone data compiled in (time/tzdata).
-FROM golang:1.26-bookworm AS build
+FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
@@ -11,7 +15,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/opsworker ./cmd/opsworker
 
 # Run: distroless static, no shell, non-root. The binary is its own health check.
-FROM gcr.io/distroless/static-debian12:nonroot AS final
+FROM ${RUNTIME_IMAGE} AS final
 COPY --from=build /out/opsworker /usr/local/bin/opsworker
 USER nonroot:nonroot
 EXPOSE 8080
