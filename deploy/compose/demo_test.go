@@ -20,10 +20,9 @@ type pageCheck struct {
 	check func(s *stack, alertID string) (bool, string)
 }
 
-// demoPageChecks all hold within firstPageWithin of `up`. Today a page is a row in the
-// notifications outbox and a log line; the webhook receiver of the demo profile (a later issue)
-// adds its check here: the receiver got the page, with a valid signature (its logs or its
-// store, read like the two below).
+// demoPageChecks all hold within firstPageWithin of `up`: the page is a row in the
+// notifications outbox and a log line, and the demo profile's webhook receiver (`opsworker
+// receive`) printed it, its signature verified with the demo tenant's secret.
 var demoPageChecks = []pageCheck{
 	{"notification row", func(s *stack, alertID string) (bool, string) {
 		out := s.sql("select escalation_step || ':' || responder_id || ':' || status from notifications where alert_id = " + alertID + " order by id")
@@ -33,6 +32,17 @@ var demoPageChecks = []pageCheck{
 		logs := s.compose(time.Minute, "logs", "--no-color", "opsworker")
 		re := regexp.MustCompile(`alert escalated .*tenant_id=demo alert_id=` + alertID + ` step=0`)
 		return re.MatchString(logs), "no `alert escalated ... alert_id=" + alertID + " step=0` line yet"
+	}},
+	{"receiver, signature verified", func(s *stack, alertID string) (bool, string) {
+		logs := s.compose(time.Minute, "logs", "--no-color", "receiver")
+		// A verified delivery is one line; a rejected one ends with "— rejected: ...".
+		re := regexp.MustCompile(`page: alert ` + alertID + ` \[critical\] db-1: disk 95% full .* delivery \d+, on call for Demo on-call\s*$`)
+		for _, line := range strings.Split(logs, "\n") {
+			if re.MatchString(line) {
+				return true, ""
+			}
+		}
+		return false, "the receiver has not printed a verified page of alert " + alertID + " yet:\n" + logs
 	}},
 }
 
