@@ -218,43 +218,41 @@ func TestBackendsTerminatedAtRandom(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	killed := make(chan int, 1)
-	go func() {
-		kills := 0
-		defer func() { killed <- kills }()
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if rand.IntN(3) != 0 {
-				continue
-			}
+	// killOne waits for a backend of the run at work (in a transaction), then, after a random
+	// moment, terminates a random backend of the run: its lock holder or a batch's connection.
+	killOne := func(ctx context.Context) int {
+		for ctx.Err() == nil {
 			var k int
-			_ = pool.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from (
-				select pid from pg_stat_activity where datname = $1 and application_name like 'opsworker %'
-				order by random() limit 1) x`, dbName).Scan(&k)
-			kills += k
+			_ = pool.QueryRow(ctx, `select count(*) from pg_stat_activity where datname = $1
+				and application_name like 'opsworker %' and state in ('active', 'idle in transaction')`, dbName).Scan(&k)
+			if k > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond) // the fault's schedule, not a wait for an outcome
 		}
-	}()
-	failures := 0
+		time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond)
+		var k int
+		_ = pool.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from (
+			select pid from pg_stat_activity where datname = $1 and application_name like 'opsworker %'
+			order by random() limit 1) x`, dbName).Scan(&k)
+		return k
+	}
+	kills, failures := 0, 0
 	for attempt := 0; !paged(t, pool, n); attempt++ {
-		if attempt == 200 {
-			t.Fatal("no progress after 200 runs")
+		if attempt == 100 {
+			t.Fatal("no progress after 100 runs")
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		killed := make(chan int, 1)
+		go func() { killed <- killOne(ctx) }()
 		cmd := exec.Command(opsworkerBinary(t), "run", "escalation", "--at", time.Now().Format(time.RFC3339))
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "LOG_LEVEL=error", "DATABASE_WAIT=5s")
 		if err := cmd.Run(); err != nil {
 			failures++
 		}
+		cancel()
+		kills += <-killed
 	}
-	cancel()
-	kills := <-killed
 	if kills == 0 || failures == 0 {
 		t.Fatalf("%d backends terminated, %d runs failed: the fault did not happen", kills, failures)
 	}
