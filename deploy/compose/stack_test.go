@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"os"
 	"path/filepath"
@@ -32,8 +33,10 @@ func newStack(t *testing.T, vars map[string]string) *stack {
 	s := &stack{
 		t:       t,
 		project: "opsworker-ci-" + strings.ToLower(strings.TrimPrefix(t.Name(), "Test")),
-		envFile: writeEnv(t, vars),
 	}
+	all := subnetVars(s.project)
+	maps.Copy(all, vars)
+	s.envFile = writeEnv(t, all)
 	s.down() // what an interrupted run left
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -49,6 +52,21 @@ func newStack(t *testing.T, vars map[string]string) *stack {
 		s.down()
 	})
 	return s
+}
+
+// subnetVars gives each project a subnet of its own (compose.yaml fixes one, for the demo
+// receiver's address), so that scenarios run side by side: 10.201.N.0/24, N from the project's
+// name (the scenarios' names map to distinct values).
+func subnetVars(project string) map[string]string {
+	h := fnv.New32a()
+	h.Write([]byte(project))
+	n := 16 + h.Sum32()%200
+	return map[string]string{
+		"OPSWORKER_SUBNET":        fmt.Sprintf("10.201.%d.0/24", n),
+		"OPSWORKER_IP_RANGE":      fmt.Sprintf("10.201.%d.128/25", n),
+		"RECEIVER_ADDRESS":        fmt.Sprintf("10.201.%d.10", n),
+		"DELIVERY_ALLOW_NETWORKS": fmt.Sprintf("10.201.%d.10/32", n),
+	}
 }
 
 // writeEnv writes the env file of a project: the stand-ins, this run's version, a free host
