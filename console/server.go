@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/opsworker/opsworker/oncall"
 	"github.com/opsworker/opsworker/scheduler"
 )
 
@@ -278,7 +279,7 @@ var funcs = template.FuncMap{
 		}
 		return t.In(loc)
 	},
-	"span": compactDuration,
+	"span": oncall.Length,
 	"dur": func(d time.Duration) string {
 		switch {
 		case d <= 0:
@@ -334,23 +335,3 @@ var funcs = template.FuncMap{
 }
 
 func isNotFound(err error) bool { return errors.Is(err, errNotFound) }
-
-// compactDuration prints d the way people write shift lengths, as `opsworker oncall` does: 23h,
-// 1h30m, 45m, 1h0m30s; never a fraction of an hour.
-func compactDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
-	var b strings.Builder
-	if h > 0 {
-		fmt.Fprintf(&b, "%dh", h)
-	}
-	if m > 0 || (h > 0 && sec > 0) {
-		fmt.Fprintf(&b, "%dm", m)
-	}
-	if sec > 0 || b.Len() == 0 {
-		fmt.Fprintf(&b, "%ds", sec)
-	}
-	return b.String()
-}

@@ -1,6 +1,10 @@
 package oncall
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // The JSON shapes of opsworker's on-call answers, shared by `opsworker oncall --json` and the
 // console's API so that both print exactly what DESIGN.md and the README document:
@@ -57,4 +61,24 @@ func (s *Schedule) AnswerShifts(from, to time.Time) ShiftsBetween {
 		out.Shifts = append(out.Shifts, NamedShift{Start: sh.Start, End: sh.End, Responder: r})
 	}
 	return out
+}
+
+// Length prints a shift's length the way people write it: 23h, 1h30m, 45m, 1h0m30s; never a
+// fraction of an hour. `opsworker oncall --until` and the console print shifts with it.
+func Length(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+	var b strings.Builder
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 || (h > 0 && sec > 0) {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if sec > 0 || b.Len() == 0 {
+		fmt.Fprintf(&b, "%ds", sec)
+	}
+	return b.String()
 }

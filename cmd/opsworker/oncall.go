@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,32 +102,12 @@ func printOncall(ctx context.Context, s ioStreams, id int64, at, until time.Time
 			who = fmt.Sprintf("%s (responder %d)", sh.Responder.Name, sh.Responder.ID)
 		}
 		fmt.Fprintf(s.stdout, "  %s  →  %s  %8s  %s\n", sh.Start.In(sched.Location).Format(humanTime),
-			sh.End.In(sched.Location).Format(humanTime), compactDuration(sh.End.Sub(sh.Start)), who)
+			sh.End.In(sched.Location).Format(humanTime), oncall.Length(sh.End.Sub(sh.Start)), who)
 	}
 	return nil
 }
 
 const humanTime = "Mon 2006-01-02 15:04 MST"
-
-// compactDuration prints d the way people write shift lengths: 23h, 1h30m, 45m, 1h0m30s; never
-// a fraction of an hour.
-func compactDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
-	var b strings.Builder
-	if h > 0 {
-		fmt.Fprintf(&b, "%dh", h)
-	}
-	if m > 0 || (h > 0 && sec > 0) {
-		fmt.Fprintf(&b, "%dm", m)
-	}
-	if sec > 0 || b.Len() == 0 {
-		fmt.Fprintf(&b, "%ds", sec)
-	}
-	return b.String()
-}
 
 func printJSON(w io.Writer, v any) error {
 	if err := json.NewEncoder(w).Encode(v); err != nil {
