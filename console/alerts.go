@@ -129,12 +129,7 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	if alerts == nil {
-		alerts = []alertRow{}
-	}
-	writeJSON(w, struct {
-		Alerts []alertRow `json:"alerts"`
-	}{alerts})
+	writeList(w, "alerts", alerts)
 }
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {

@@ -68,27 +68,7 @@ func TestStoreQueryPlans(t *testing.T) {
 	f := newFixture(t)
 	yearOfRuns(t, f)
 	ctx := context.Background()
-	sqlAlerts := func(tenant, status string) (string, []any) {
-		var b strings.Builder
-		b.WriteString(`select ` + alertColumns + ` from alerts a left join tenants t on t.id = a.tenant_id where true`)
-		var args []any
-		if tenant != "" {
-			args = append(args, tenant)
-			fmt.Fprintf(&b, " and a.tenant_id = $%d", len(args))
-		}
-		if status != "" {
-			args = append(args, status)
-			fmt.Fprintf(&b, " and a.status = $%d", len(args))
-		}
-		if tenant != "" {
-			b.WriteString(" order by a.created_at desc, a.id desc")
-		} else {
-			b.WriteString(" order by a.id desc")
-		}
-		args = append(args, 100)
-		fmt.Fprintf(&b, " limit $%d", len(args))
-		return b.String(), args
-	}
+	sqlAlerts := func(tenant, status string) (string, []any) { return alertsQuery(tenant, status, 100) }
 	var starts []time.Time
 	for h := range 24 {
 		starts = append(starts, local(2027, 5, 4, 0, 0).Add(time.Duration(h)*time.Hour))

@@ -192,12 +192,7 @@ func (s *Server) apiSchedules(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	if rows == nil {
-		rows = []scheduleRow{}
-	}
-	writeJSON(w, struct {
-		Schedules []scheduleRow `json:"schedules"`
-	}{rows})
+	writeList(w, "schedules", rows)
 }
 
 // apiOncall answers who is on call at `at` (default now), or the shifts from `at` to `until`:

@@ -75,12 +75,7 @@ func (s *Server) apiReports(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	if rows == nil {
-		rows = []reportRow{}
-	}
-	writeJSON(w, struct {
-		Reports []reportRow `json:"reports"`
-	}{rows})
+	writeList(w, "reports", rows)
 }
 
 // hourCount is the number of alerts created in one hour of a report's period.

@@ -259,6 +259,14 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
+// writeList writes {"key": rows}, the list empty rather than null when there are none.
+func writeList[T any](w http.ResponseWriter, key string, rows []T) {
+	if rows == nil {
+		rows = []T{}
+	}
+	writeJSON(w, map[string][]T{key: rows})
+}
+
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
 	"when": func(t time.Time) string {

@@ -74,10 +74,8 @@ func scanAlert(r pgx.CollectableRow) (alertRow, error) {
 	return a, err
 }
 
-// alerts lists the newest alerts, of one tenant and one status when given. With a tenant it
-// reads alerts_tenant_created_idx newest first; without one the primary key, newest first (ids
-// are given in insertion order).
-func (st store) alerts(ctx context.Context, tenantID, status string, limit int) ([]alertRow, error) {
+// alertsQuery is the statement and arguments of alerts (the benchmark EXPLAINs it too).
+func alertsQuery(tenantID, status string, limit int) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`select ` + alertColumns + ` from alerts a left join tenants t on t.id = a.tenant_id where true`)
 	var args []any
@@ -96,7 +94,15 @@ func (st store) alerts(ctx context.Context, tenantID, status string, limit int) 
 	}
 	args = append(args, limit)
 	fmt.Fprintf(&b, " limit $%d", len(args))
-	rows, err := st.pool.Query(ctx, b.String(), args...)
+	return b.String(), args
+}
+
+// alerts lists the newest alerts, of one tenant and one status when given. With a tenant it
+// reads alerts_tenant_created_idx newest first; without one the primary key, newest first (ids
+// are given in insertion order).
+func (st store) alerts(ctx context.Context, tenantID, status string, limit int) ([]alertRow, error) {
+	sql, args := alertsQuery(tenantID, status, limit)
+	rows, err := st.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
