@@ -7,8 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The report's aggregates: four statements per report, whatever the day's volume. Every one is
-// a range scan of one tenant's rows on an index of 00004_reports.sql (or 00003's), aggregated in
+// The report's aggregates: four statements per report here and two in deliveries.go, whatever
+// the day's volume. Every one is a range scan of one tenant's rows on an index of 00004_reports.sql (or 00003's), aggregated in
 // PostgreSQL. $1 is the tenant, [$2, $3) the period (the local day, or a tiled period; see tile).
 
 // alertsSQL counts alerts and summarises time to acknowledge and to resolve (see Durations).
