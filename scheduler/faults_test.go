@@ -361,3 +361,37 @@ func TestBlackholeIsBounded(t *testing.T) {
 		t.Fatalf("Shutdown took %v with the database blackholed", took)
 	}
 }
+
+// Latency is not a fault the run should die of: with 150 ms added each way to every exchange, a
+// run's lock heartbeat (1 s timeout) holds and its fenced transactions commit; the firing is one
+// succeeded row.
+func TestLatencyIsNotALostLock(t *testing.T) {
+	f := newFixture(t)
+	proxy, pool := f.proxied(t)
+	// Connect before the latency (the proxied pool's connect timeout is short): a lock
+	// connection and a transaction's, kept idle in the pool.
+	var conns []*pgxpool.Conn
+	for range 3 {
+		c, err := pool.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+	proxy.Latency(150 * time.Millisecond)
+	s := New(pool, Options{Instance: "slow", Logger: slog.New(f.tap), Metrics: f.metrics})
+	var sp spans
+	run, err := s.RunNow(context.Background(), committingJob(pool, &sp, "slow", 2, nil), time.Now())
+	if err != nil {
+		t.Fatalf("run under latency: %v", err)
+	}
+	if rows := runs(t, f.pool, "fenced"); len(rows) != 1 || rows[0].ID != run.ID || rows[0].Status != statusSucceeded {
+		t.Fatalf("history = %+v", rows)
+	}
+	if got := sp.of("slow"); len(got) != 2 || got[0].end.Sub(got[0].start) < 300*time.Millisecond {
+		t.Fatalf("commits %+v: want 2, each slowed by the latency", got)
+	}
+}
