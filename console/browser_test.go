@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // ScreenshotDirVariable names the directory the browser test keeps its screenshots in; unset, a

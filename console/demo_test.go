@@ -11,10 +11,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
-	opsql "github.com/opsworker/opsworker/sql"
-	"github.com/opsworker/opsworker/sql/sqltest"
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/schema"
 	"github.com/opsworker/opsworker/tasks/escalation"
 	"github.com/opsworker/opsworker/tasks/report"
 )
@@ -25,9 +25,9 @@ import (
 func TestDemoInChromium(t *testing.T) {
 	path := chromium(t)
 	ctx := scheduler.WithLogger(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	f := &fixture{t: t, ctx: ctx, pool: sqltest.New(t)}
+	f := &fixture{t: t, ctx: ctx, pool: dbtest.New(t)}
 	f.setNow(time.Now().Truncate(time.Second))
-	if err := opsql.LoadDemo(ctx, f.pool, "http://127.0.0.1:9/"); err != nil {
+	if err := schema.LoadDemo(ctx, f.pool, "http://127.0.0.1:9/"); err != nil {
 		t.Fatal(err)
 	}
 	client, err := delivery.NewClient(f.pool, delivery.ClientOptions{MaxAttempts: 10, Timeout: 10 * time.Second})
@@ -71,7 +71,7 @@ func TestDemoInChromium(t *testing.T) {
 	if s := text(); !strings.Contains(s, "db-1: disk 95% full") {
 		t.Errorf("alerts page:\n%s", s)
 	}
-	id := sqltest.Int64(t, f.pool, `select max(id) from alerts`)
+	id := dbtest.Int64(t, f.pool, `select max(id) from alerts`)
 	b.visit("demo-04-alert", fmt.Sprintf("/ui/alerts/%d", id))
 	if s := text(); !strings.Contains(s, "escalated") || !strings.Contains(s, "Page #1 to Carol") || !strings.Contains(s, "webhook") {
 		t.Errorf("the alert's page:\n%s", s)

@@ -13,10 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/scheduler/schedulertest"
-	"github.com/opsworker/opsworker/sql/sqltest"
-	"github.com/opsworker/opsworker/tasks/delivery"
 	"github.com/opsworker/opsworker/tasks/escalation"
 	"github.com/opsworker/opsworker/tasks/report"
 )
@@ -72,13 +72,13 @@ func (f *fixture) now() time.Time { return *f.clock.Load() }
 func (f *fixture) setNow(t time.Time) { f.clock.Store(&t) }
 
 func newFixture(t testing.TB) *fixture {
-	f := &fixture{t: t, ctx: context.Background(), pool: sqltest.New(t)}
+	f := &fixture{t: t, ctx: context.Background(), pool: dbtest.New(t)}
 	f.setNow(fixtureNow)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.ctx = scheduler.WithLogger(f.ctx, quiet)
 
-	exec := func(sql string, args ...any) { t.Helper(); sqltest.Exec(t, f.pool, sql, args...) }
-	id := func(sql string, args ...any) int64 { t.Helper(); return sqltest.Int64(t, f.pool, sql, args...) }
+	exec := func(sql string, args ...any) { t.Helper(); dbtest.Exec(t, f.pool, sql, args...) }
+	id := func(sql string, args ...any) int64 { t.Helper(); return dbtest.Int64(t, f.pool, sql, args...) }
 
 	exec(`insert into tenants (id, name, time_zone, created_at, webhook_secret) values
 		('acme', 'Acme GmbH', 'Europe/Berlin', '2027-05-02T22:00:00Z', 'whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0'),

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // benchSchedule is a busy Europe/Berlin schedule: a weekly layer under an hourly one under a
@@ -75,8 +75,8 @@ func BenchmarkShifts31Days(b *testing.B) {
 // business hours, a nightly one), 20 overrides of which 15 have not ended, and 200 ended ones:
 // a few years of swaps, which the loader must not read.
 func BenchmarkLoadMany500(b *testing.B) {
-	pool := sqltest.New(b)
-	exec := func(sql string, args ...any) { b.Helper(); sqltest.Exec(b, pool, sql, args...) }
+	pool := dbtest.New(b)
+	exec := func(sql string, args ...any) { b.Helper(); dbtest.Exec(b, pool, sql, args...) }
 	now := time.Date(2027, 5, 3, 10, 0, 10, 0, time.UTC)
 	exec(`insert into tenants (id, name, time_zone)
 	      select 't' || i, 't', (array['Europe/Berlin', 'America/Chicago', 'Asia/Kolkata', 'Australia/Sydney', 'UTC',

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // counting is a Querier that counts the queries it passes on.
@@ -36,20 +36,20 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	f := fixture{t, sqltest.New(t)}
+	f := fixture{t, dbtest.New(t)}
 	f.exec(`insert into tenants (id, name, time_zone) values ('acme', 'Acme', 'Europe/Berlin'), ('other', 'Other', 'UTC')`)
 	return f
 }
 
 func (f fixture) exec(sql string, args ...any) {
 	f.t.Helper()
-	sqltest.Exec(f.t, f.pool, sql, args...)
+	dbtest.Exec(f.t, f.pool, sql, args...)
 }
 
 // id runs an insert and returns the new row's id.
 func (f fixture) id(sql string, args ...any) int64 {
 	f.t.Helper()
-	return sqltest.Int64(f.t, f.pool, sql+" returning id", args...)
+	return dbtest.Int64(f.t, f.pool, sql+" returning id", args...)
 }
 
 func (f fixture) responder(tenant, name string) int64 {

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // Fault tests: real faults (a backend terminated, a TCP proxy that refuses, resets or blackholes)
@@ -22,8 +22,8 @@ import (
 
 // proxied returns a pool on f's database through a TCP proxy the test controls, closed (the
 // proxy's connections reset first, so nothing waits on a blackhole) when t ends.
-func (f fixture) proxied(t *testing.T) (*sqltest.Proxy, *pgxpool.Pool) {
-	proxy := sqltest.NewProxy(t)
+func (f fixture) proxied(t *testing.T) (*dbtest.Proxy, *pgxpool.Pool) {
+	proxy := dbtest.NewProxy(t)
 	cfg, err := pgxpool.ParseConfig(proxy.URL(f.pool.Config().ConnString()))
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestLockLostStopsTheRun(t *testing.T) {
 		<-committed
 	}
 	pid := lockHolder(t, f.pool, "fenced")
-	sqltest.Exec(t, f.pool, "select pg_terminate_backend($1)", pid)
+	dbtest.Exec(t, f.pool, "select pg_terminate_backend($1)", pid)
 	killed := time.Now()
 
 	// The other replica tries until it gets the lock: at once, since the server freed it.
@@ -282,7 +282,7 @@ func TestOutcomeWrittenOnceTheDatabaseAnswers(t *testing.T) {
 // outcome; it writes the truth over this when it can).
 func TestUnfinishedRunsOfLiveAndDeadProcesses(t *testing.T) {
 	f := newFixture(t)
-	sqltest.Exec(t, f.pool, `insert into job_runs (job, started_at, status, instance, trigger) values
+	dbtest.Exec(t, f.pool, `insert into job_runs (job, started_at, status, instance, trigger) values
 		('j', now() - interval '1 minute', 'running', 'host-a/1', 'schedule'),
 		('j', now() - interval '2 minutes', 'running', 'host-b/2', 'manual')`)
 	cfg, err := pgx.ParseConfig(f.pool.Config().ConnString())

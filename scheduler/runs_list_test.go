@@ -13,23 +13,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // ListRuns pages through a filtered history newest first, without losing or repeating a run,
 // also where several runs share a start instant; the cursor survives its text form.
 func TestListRuns(t *testing.T) {
 	ctx := context.Background()
-	pool := sqltest.New(t)
+	pool := dbtest.New(t)
 	base := time.Date(2027, 5, 10, 12, 0, 0, 0, time.UTC)
 	// 30 runs of escalation one minute apart (every 7th failed, every 5th a wake-up), and 3 runs
 	// of report starting at the same instant.
-	sqltest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, finished_at, status, error, summary, instance, trigger)
+	dbtest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, finished_at, status, error, summary, instance, trigger)
 		select 'escalation', $1::timestamptz + make_interval(mins => i), $1 + make_interval(mins => i), $1 + make_interval(mins => i, secs => 0.25),
 		       case when i % 7 = 0 then 'failed' else 'succeeded' end, case when i % 7 = 0 then 'boom' end,
 		       jsonb_build_object('pages', i), 'test', case when i % 5 = 0 then 'notify' else 'schedule' end
 		from generate_series(0, 29) i`, base)
-	sqltest.Exec(t, pool, `insert into job_runs (job, started_at, finished_at, status, instance, trigger)
+	dbtest.Exec(t, pool, `insert into job_runs (job, started_at, finished_at, status, instance, trigger)
 		select 'report', $1::timestamptz, $1::timestamptz + interval '1 s', 'succeeded', 'test', 'manual' from generate_series(1, 3)`, base.Add(10*time.Minute))
 
 	all := func(t *testing.T, f RunFilter) []Run {
@@ -113,9 +113,9 @@ func TestListRuns(t *testing.T) {
 
 // RunDurations sums a day into buckets, empty buckets included, leaving out skipped runs.
 func TestRunDurations(t *testing.T) {
-	pool := sqltest.New(t)
+	pool := dbtest.New(t)
 	from := time.Date(2027, 5, 10, 0, 0, 0, 0, time.UTC)
-	sqltest.Exec(t, pool, `insert into job_runs (job, started_at, finished_at, status, instance) values
+	dbtest.Exec(t, pool, `insert into job_runs (job, started_at, finished_at, status, instance) values
 		('escalation', $1::timestamptz, $1::timestamptz + interval '1 s', 'succeeded', 't'),
 		('escalation', $1 + interval '10 min', $1 + interval '10 min 3 s', 'failed', 't'),
 		('escalation', $1 + interval '20 min', $1 + interval '20 min', 'skipped', 't'),
@@ -144,13 +144,13 @@ func TestRunDurations(t *testing.T) {
 // three jobs, a few failed. With SCHEDULER_EXPLAIN=1 it logs each plan.
 func TestListRunsQueryPlans(t *testing.T) {
 	ctx := context.Background()
-	pool := sqltest.New(t)
-	sqltest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, finished_at, status, instance, trigger)
+	pool := dbtest.New(t)
+	dbtest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, finished_at, status, instance, trigger)
 	        select case when i % 500 = 0 then 'report' when i % 20 = 0 then 'delivery' else 'escalation' end,
 	               t, t, t + interval '2 s', case when i % 997 = 0 then 'failed' else 'succeeded' end, 'bench',
 	               case when i % 3 = 0 then 'notify' else 'schedule' end
 	        from generate_series(1, 60000) i, lateral (select timestamptz '2027-05-10 00:00Z' - make_interval(mins => i) as t) x`)
-	sqltest.Exec(t, pool, `vacuum analyze job_runs`)
+	dbtest.Exec(t, pool, `vacuum analyze job_runs`)
 	now := time.Date(2027, 5, 10, 0, 0, 0, 0, time.UTC)
 	cursor := RunCursor{StartedAt: now.Add(-time.Hour), ID: 30000}
 	type shape struct {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // TestOldestRunningQueryPlan: the running-runs query reads only the running rows of job_runs
@@ -20,18 +20,18 @@ import (
 // generic plan, and the answer; with SCHEDULER_EXPLAIN=1 it logs EXPLAIN ANALYZE.
 func TestOldestRunningQueryPlan(t *testing.T) {
 	ctx := context.Background()
-	pool := sqltest.New(t)
-	sqltest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, finished_at, status, instance)
+	pool := dbtest.New(t)
+	dbtest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, finished_at, status, instance)
 	        select case when i % 20 = 0 then 'delivery' when i % 500 = 0 then 'report' else 'escalation' end,
 	               t, t + interval '10 ms', t + interval '2 s', case when i % 97 = 0 then 'failed' else 'succeeded' end, 'bench'
 	        from generate_series(1, 50000) i, lateral (select timestamptz '2027-05-10 00:00Z' - make_interval(secs => i * 51.84) as t) x`)
 	running := func(job, at string) {
-		sqltest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, status, instance, trigger) values ($1, $2, $2, 'running', 'test', 'manual')`, job, at)
+		dbtest.Exec(t, pool, `insert into job_runs (job, scheduled_at, started_at, status, instance, trigger) values ($1, $2, $2, 'running', 'test', 'manual')`, job, at)
 	}
 	running("escalation", "2027-05-09T23:59:00Z")
 	running("report", "2027-05-10T00:00:00Z")
 	running("delivery", "2027-05-01T00:00:00Z") // abandoned
-	sqltest.Exec(t, pool, `vacuum analyze job_runs`)
+	dbtest.Exec(t, pool, `vacuum analyze job_runs`)
 
 	rows, err := pool.Query(ctx, `select indexname from pg_indexes
 	                              where tablename = 'job_runs' and indexdef like '%WHERE (status = ''running''::text)'`)

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/robfig/cron/v3"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // logTap is a slog handler that hands every record to the test, so tests wait on what the
@@ -87,7 +87,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	reg := prometheus.NewRegistry()
-	return fixture{pool: sqltest.New(t), tap: newLogTap(), reg: reg, metrics: NewMetrics(reg)}
+	return fixture{pool: dbtest.New(t), tap: newLogTap(), reg: reg, metrics: NewMetrics(reg)}
 }
 
 func (f fixture) scheduler(opts Options) *Scheduler {

@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"pgregory.net/rapid"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/sql/sqltest"
 	"github.com/opsworker/opsworker/tasks/escalation"
 	"github.com/opsworker/opsworker/tasks/report"
 )
@@ -110,7 +110,7 @@ func TestEditsAndRuns(t *testing.T) {
 // newPool returns a pool on a fresh database that does not wait for the disk at commit: the
 // sequences commit thousands of transactions whose durability nothing needs.
 func newPool(t *testing.T) *pgxpool.Pool {
-	cfg, err := pgxpool.ParseConfig(sqltest.NewURL(t))
+	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

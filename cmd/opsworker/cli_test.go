@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // cli runs the command line in-process and returns its exit code, stdout and stderr.
@@ -113,7 +113,7 @@ func TestCompletion(t *testing.T) {
 
 // `run` prints the run as JSON, with its outcome and timings; a failed run prints its error.
 func TestRunPrintsTheRun(t *testing.T) {
-	t.Setenv("DATABASE_URL", sqltest.NewURL(t))
+	t.Setenv("DATABASE_URL", dbtest.NewURL(t))
 	t.Setenv("LOG_LEVEL", "error")
 	code, out, errs := cli(t, "run", "escalation", "--at", "2027-05-03T10:00:00Z")
 	if code != exitOK {

@@ -17,9 +17,9 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/opsworker/opsworker/console"
+	"github.com/opsworker/opsworker/delivery"
+	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/scheduler"
-	opsql "github.com/opsworker/opsworker/sql"
-	"github.com/opsworker/opsworker/tasks/delivery"
 )
 
 // env is the environment as DESIGN.md's configuration table defines it, but for the tasks' cron
@@ -138,7 +138,7 @@ func loadConfig(now time.Time) (*config, error) {
 		return nil, &configError{"DELIVERY_ALLOW_NETWORKS", e.DeliveryAllowNetworks, err.Error()}
 	}
 	if c.smtp, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
-		return nil, &configError{"SMTP_URL", opsql.Redact(e.SMTPURL), err.Error()}
+		return nil, &configError{"SMTP_URL", redact.ConnString(e.SMTPURL), err.Error()}
 	}
 	if c.users, err = console.ParseUsers(e.ConsoleUsers); err != nil {
 		return nil, &configError{"CONSOLE_USERS", redactUsers(e.ConsoleUsers), err.Error()}
@@ -152,18 +152,18 @@ func loadConfig(now time.Time) (*config, error) {
 	pool, err := pgxpool.ParseConfig(e.DatabaseURL)
 	if err != nil {
 		reason := "not a valid PostgreSQL connection string: " + err.Error()
-		if len(opsql.Secrets(e.DatabaseURL)) > 0 {
+		if len(redact.ConnSecrets(e.DatabaseURL)) > 0 {
 			// pgx hides a password it can find, but not the pieces of one it cannot parse.
 			reason = "not a valid PostgreSQL connection string (the parser's message is not shown: it could quote " +
 				"the password; in a URL, percent-encode / ? # @ % and : in the user and password)"
 		}
-		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL), reason}
+		return nil, &configError{"DATABASE_URL", redact.ConnString(e.DatabaseURL), reason}
 	}
 	need := c.connsNeeded()
 	if !strings.Contains(e.DatabaseURL, "pool_max_conns") {
 		pool.MaxConns = max(pool.MaxConns, 10, need)
 	} else if pool.MaxConns < need {
-		return nil, &configError{"DATABASE_URL", opsql.Redact(e.DatabaseURL),
+		return nil, &configError{"DATABASE_URL", redact.ConnString(e.DatabaseURL),
 			fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (%s)", pool.MaxConns, need, c.connsExplained())}
 	}
 	configurePool(pool, c.instance)

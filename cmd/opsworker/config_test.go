@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	opsql "github.com/opsworker/opsworker/sql"
+	"github.com/opsworker/opsworker/redact"
 )
 
 // Every variable and kind of mistake: start-up stops with exit code 2 and one line naming the
@@ -119,7 +119,7 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
-var sqlRedact = opsql.Redact
+var sqlRedact = redact.ConnString
 
 // A database that does not answer is reported with its address, never with its password, however
 // odd the password's characters.

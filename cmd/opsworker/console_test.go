@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // A bad CONSOLE_USERS stops start-up like any bad variable, and its line shows neither a hash
@@ -42,7 +42,7 @@ func TestBadConsoleUsers(t *testing.T) {
 // API with them, River UI under /ui/river/; and counts its connection in the pool's need.
 func TestServeMountsTheConsole(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	t.Setenv("DATABASE_URL", sqltest.NewURL(t))
+	t.Setenv("DATABASE_URL", dbtest.NewURL(t))
 	t.Setenv("LOG_FORMAT", "json")
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("CONSOLE_USERS", "ops:"+string(hash))
@@ -99,7 +99,7 @@ func TestServeMountsTheConsole(t *testing.T) {
 
 // Without CONSOLE_USERS the console does not exist: 404, not 401.
 func TestServeWithoutConsole(t *testing.T) {
-	t.Setenv("DATABASE_URL", sqltest.NewURL(t))
+	t.Setenv("DATABASE_URL", dbtest.NewURL(t))
 	t.Setenv("LOG_FORMAT", "json")
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("CONSOLE_USERS", "")

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // newDelivery builds the delivery queue's River client and the enqueuer the escalation task

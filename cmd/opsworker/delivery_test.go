@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // demoSecret is the demo tenant's published webhook secret (sql/demo.sql).
@@ -27,7 +27,7 @@ const demoSecret = "whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0"
 // The issue's acceptance: on the demo data, the built binary's first page reaches `opsworker
 // receive` with a valid signature.
 func TestDemoPageReachesTheReceiver(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	recv := exec.Command(opsworkerBinary(t), "receive", "--addr", "127.0.0.1:0", "--json")
 	recv.Env = append(os.Environ(), "RECEIVE_SECRET="+demoSecret)
 	out, err := recv.StdoutPipe()
@@ -147,7 +147,7 @@ func (h *hookCounter) counts() (distinct, repeated, bad int) {
 // receiver.
 func webhookAlerts(t *testing.T, n int) (string, *pgxpool.Pool, *hookCounter) {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +162,8 @@ func webhookAlerts(t *testing.T, n int) (string, *pgxpool.Pool, *hookCounter) {
 // webhook contact method at url.
 func seedWebhookAlerts(t testing.TB, pool *pgxpool.Pool, n int, secret, url string) {
 	seedAlerts(t, pool, n)
-	sqltest.Exec(t, pool, `update tenants set webhook_secret = $1`, secret)
-	sqltest.Exec(t, pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select tenant_id, id, 'webhook', $1 from responders`, url)
+	dbtest.Exec(t, pool, `update tenants set webhook_secret = $1`, secret)
+	dbtest.Exec(t, pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select tenant_id, id, 'webhook', $1 from responders`, url)
 }
 
 // kill -9 of serve during a burst of 1,000 pages: after another process takes over, every

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	opsql "github.com/opsworker/opsworker/sql"
+	"github.com/opsworker/opsworker/schema"
 )
 
 func newDemoCmd(s ioStreams) *cobra.Command {
@@ -25,7 +25,7 @@ func newDemoCmd(s ioStreams) *cobra.Command {
 				return err
 			}
 			defer ss.Close()
-			if err := opsql.LoadDemo(cmd.Context(), ss.pool, webhook); err != nil {
+			if err := schema.LoadDemo(cmd.Context(), ss.pool, webhook); err != nil {
 				ss.log.Error("cannot load the demo data", "error", err)
 				return failed
 			}
@@ -33,6 +33,6 @@ func newDemoCmd(s ioStreams) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&webhook, "webhook", opsql.DemoWebhook, "where the demo responders' webhooks go (the first load only)")
+	cmd.Flags().StringVar(&webhook, "webhook", schema.DemoWebhook, "where the demo responders' webhooks go (the first load only)")
 	return cmd
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // runBinary runs the built command with the database URL and returns stdout, stderr and exit code.
@@ -48,7 +48,7 @@ func logLines(t *testing.T, stderr, msg string) []map[string]any {
 // one-minute delay and not before; `opsworker run report --at` a time after the demo tenant's
 // day stores a report a person can read.
 func TestDemoEscalatesAndReports(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	if _, errs, code := runBinary(t, dbURL, "demo"); code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, errs)
 	}

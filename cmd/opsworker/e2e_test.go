@@ -17,7 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 var (
@@ -123,7 +123,7 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestServeEndToEnd(t *testing.T) {
 	bin := opsworkerBinary(t)
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	const password = "e2e-Secret-9f3"
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),

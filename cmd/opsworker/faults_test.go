@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // Fault tests of the built binary: kill -9, two processes on one database, backends terminated
@@ -61,13 +61,13 @@ func (p *process) stop(t *testing.T) (time.Duration, int) {
 // seedAlerts creates a tenant whose one-step policy pages one responder, and n due alerts.
 func seedAlerts(t testing.TB, pool *pgxpool.Pool, n int) {
 	t.Helper()
-	sqltest.Exec(t, pool, `
+	dbtest.Exec(t, pool, `
 		with t as (insert into tenants (id, name) values ('acme', 'Acme') returning id),
 		     r as (insert into responders (tenant_id, name) select id, 'Ann' from t returning id),
 		     p as (insert into escalation_policies (tenant_id, name) select id, 'p' from t returning id),
 		     s as (insert into escalation_steps (policy_id, position, delay_minutes) select id, 0, 60 from p returning policy_id)
 		insert into escalation_step_targets (policy_id, position, responder_id) select s.policy_id, 0, r.id from s, r`)
-	sqltest.Exec(t, pool, `
+	dbtest.Exec(t, pool, `
 		insert into alerts (tenant_id, source, summary, escalation_policy_id, created_at, next_escalation_at)
 		select 'acme', 'fault', 'a' || i, (select id from escalation_policies), now() - interval '1 minute', now() - interval '1 minute'
 		from generate_series(1, $1) i`, n)
@@ -127,7 +127,7 @@ func noFiringTwice(t *testing.T, pool *pgxpool.Pool, job string) {
 // work, nothing is paged twice and nothing is lost, and the history says the killed run's process
 // is gone.
 func TestKill9MidRun(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestKill9MidRun(t *testing.T) {
 // Two serve processes on one database: every firing runs once (one history row each), and every
 // alert is paged once.
 func TestTwoProcesses(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestTwoProcesses(t *testing.T) {
 // manual runs escalate: runs fail, later runs go on, and in the end every alert is paged exactly
 // once.
 func TestBackendsTerminatedAtRandom(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
+	dbURL := dbtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -262,8 +262,8 @@ func TestBackendsTerminatedAtRandom(t *testing.T) {
 // With the database blackholed, SIGTERM still ends the process, with exit code 0, within
 // SHUTDOWN_TIMEOUT + 5 s.
 func TestShutdownWithTheDatabaseBlackholed(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
-	proxy := sqltest.NewProxy(t)
+	dbURL := dbtest.NewURL(t)
+	proxy := dbtest.NewProxy(t)
 	p := startServe(t, "DATABASE_URL="+proxy.URL(dbURL), "ESCALATION_SCHEDULE=@every 1s", "SHUTDOWN_TIMEOUT=2s")
 	p.logs.waitFor(t, "run finished", nil)
 	proxy.Blackhole()
@@ -279,8 +279,8 @@ func TestShutdownWithTheDatabaseBlackholed(t *testing.T) {
 // /readyz 503) and starts when the database answers; past DATABASE_WAIT it exits 1 with one
 // clear line.
 func TestStartsBeforeTheDatabase(t *testing.T) {
-	dbURL := sqltest.NewURL(t)
-	proxy := sqltest.NewProxy(t)
+	dbURL := dbtest.NewURL(t)
+	proxy := dbtest.NewProxy(t)
 	proxy.Refuse()
 	const password = "wait-Secret-77"
 	p := startServe(t, "DATABASE_URL="+withPassword(proxy.URL(dbURL), password), "DATABASE_WAIT=60s")

@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // BenchmarkWakeUpLatency is what a user feels: a serve process with the default specs (escalation
@@ -38,7 +38,7 @@ func BenchmarkWakeUpLatency(b *testing.B) {
 	}
 	for range b.N {
 		b.StopTimer()
-		url := sqltest.NewURL(b)
+		url := dbtest.NewURL(b)
 		pool, err := pgxpool.New(context.Background(), url)
 		if err != nil {
 			b.Fatal(err)
@@ -59,7 +59,7 @@ func BenchmarkWakeUpLatency(b *testing.B) {
 			w.WriteHeader(http.StatusNoContent)
 		}))
 		seedWebhookAlerts(b, pool, 0, secret, rcv.URL)
-		w := &wakeFixture{t: b, url: url, pool: pool, policy: sqltest.Int64(b, pool, `select id from escalation_policies`)}
+		w := &wakeFixture{t: b, url: url, pool: pool, policy: dbtest.Int64(b, pool, `select id from escalation_policies`)}
 		pages := w.watchPages()
 		committed := map[int64]time.Time{}
 		paged := map[int64]time.Time{}
@@ -90,7 +90,7 @@ func BenchmarkWakeUpLatency(b *testing.B) {
 		start := time.Now()
 		for _, d := range at {
 			time.Sleep(time.Until(start.Add(d)))
-			id := sqltest.Int64(b, pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id) values ('acme', 'bench', 'x', $1) returning id`, w.policy)
+			id := dbtest.Int64(b, pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id) values ('acme', 'bench', 'x', $1) returning id`, w.policy)
 			t := time.Now()
 			mu.Lock()
 			committed[id] = t

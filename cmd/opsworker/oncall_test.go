@@ -11,13 +11,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // berlinDaily creates a daily Europe/Berlin rotation of Anna and Ben handing off at 09:00 from
 // Saturday 2027-03-20 until 2027-12-01, and returns the database URL and the schedule id.
 func berlinDaily(t *testing.T) (string, int64) {
-	url := sqltest.NewURL(t)
+	url := dbtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opsworker/opsworker/scheduler"
-	opsql "github.com/opsworker/opsworker/sql"
+	"github.com/opsworker/opsworker/schema"
 )
 
 // Dead connections are noticed within seconds, on both ends: a run's lock connection that dies
@@ -80,7 +80,7 @@ func connect(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) (
 		return nil, err
 	}
 	if migrate {
-		applied, err := opsql.Migrate(ctx, pool)
+		applied, err := schema.Migrate(ctx, pool)
 		if err != nil {
 			closeWithin(pool, time.Second)
 			return nil, err

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 func newReceiveCmd(s ioStreams) *cobra.Command {

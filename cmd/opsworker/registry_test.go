@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/sql/sqltest"
 )
 
 // fakeJob is a task that does nothing, for registering through the registry alone.
@@ -57,7 +57,7 @@ func (s *syncBuffer) String() string {
 func TestOneRegistryEntryIsATask(t *testing.T) {
 	register(t, taskDef{Name: "fake", Variable: "FAKE_SCHEDULE", Default: "@every 1h", Conns: 1,
 		Summary: "does nothing, for a test", New: func(taskDeps) scheduler.Job { return fakeJob{} }})
-	t.Setenv("DATABASE_URL", sqltest.NewURL(t))
+	t.Setenv("DATABASE_URL", dbtest.NewURL(t))
 	t.Setenv("LOG_FORMAT", "json")
 
 	if code, out, errs := cli(t, "schedule"); code != exitOK || !strings.Contains(out, "fake (FAKE_SCHEDULE)\n  spec: @every 1h") {

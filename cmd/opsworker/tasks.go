@@ -7,8 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/tasks/delivery"
 	"github.com/opsworker/opsworker/tasks/escalation"
 	"github.com/opsworker/opsworker/tasks/report"
 )

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // wakeFixture is a database with a tenant whose one-step policy pages a responder.
@@ -20,25 +20,25 @@ type wakeFixture struct {
 }
 
 func newWakeFixture(t *testing.T) *wakeFixture {
-	url := sqltest.NewURL(t)
+	url := dbtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
 	seedAlerts(t, pool, 0)
-	return &wakeFixture{t: t, url: url, pool: pool, policy: sqltest.Int64(t, pool, `select id from escalation_policies`)}
+	return &wakeFixture{t: t, url: url, pool: pool, policy: dbtest.Int64(t, pool, `select id from escalation_policies`)}
 }
 
 // alerts inserts n due alerts, each in its own transaction, as an API would.
 func (w *wakeFixture) alerts(n int) {
 	for range n {
-		sqltest.Exec(w.t, w.pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id) values ('acme', 'api', 'x', $1)`, w.policy)
+		dbtest.Exec(w.t, w.pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id) values ('acme', 'api', 'x', $1)`, w.policy)
 	}
 }
 
 func (w *wakeFixture) count(sql string, args ...any) int64 {
-	return sqltest.Int64(w.t, w.pool, sql, args...)
+	return dbtest.Int64(w.t, w.pool, sql, args...)
 }
 
 // triggerOf returns the trigger of run id.
@@ -55,9 +55,9 @@ func (w *wakeFixture) triggerOf(id any) string {
 type pageWatcher struct{ conn *pgx.Conn }
 
 func (w *wakeFixture) watchPages() *pageWatcher {
-	sqltest.Exec(w.t, w.pool, `create function test_page() returns trigger language plpgsql as $$
+	dbtest.Exec(w.t, w.pool, `create function test_page() returns trigger language plpgsql as $$
 		begin perform pg_notify('test_pages', new.alert_id::text); return null; end $$`)
-	sqltest.Exec(w.t, w.pool, `create trigger test_page after insert on notifications for each row execute function test_page()`)
+	dbtest.Exec(w.t, w.pool, `create trigger test_page after insert on notifications for each row execute function test_page()`)
 	conn, err := pgx.Connect(context.Background(), w.url)
 	if err != nil {
 		w.t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // grafanaVariables are what Grafana substitutes in the dashboard's expressions, with values
@@ -54,7 +54,7 @@ func TestLiveExpressions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	serve := exec.CommandContext(ctx, bin, "serve")
-	serve.Env = append(os.Environ(), "DATABASE_URL="+sqltest.NewURL(t), "HTTP_ADDR=127.0.0.1:0", "LOG_FORMAT=json",
+	serve.Env = append(os.Environ(), "DATABASE_URL="+dbtest.NewURL(t), "HTTP_ADDR=127.0.0.1:0", "LOG_FORMAT=json",
 		"ESCALATION_SCHEDULE=@every 1s", "REPORT_SCHEDULE=@every 2s", "DELIVERY_WORKERS=2", "CONSOLE_USERS=")
 	serve.Cancel = func() error { return serve.Process.Signal(syscall.SIGTERM) }
 	serve.WaitDelay = 10 * time.Second

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/sql/sqltest"
 	"github.com/opsworker/opsworker/tasks/escalation"
 )
 
@@ -72,7 +72,7 @@ func openPool(t *testing.T, url string) *pgxpool.Pool {
 func TestTwoReplicasPageEachStepOnce(t *testing.T) {
 	t.Parallel()
 	const n = 2000
-	url := sqltest.NewURL(t)
+	url := dbtest.NewURL(t)
 	f := &fixture{t: t, ctx: quietContext(), pool: openPool(t, url)}
 	newCrowd(t, f, n)
 	replicas := []*escalation.Task{
@@ -111,7 +111,7 @@ func TestTwoReplicasPageEachStepOnce(t *testing.T) {
 func TestReplicaSkipsAlertsAnotherHolds(t *testing.T) {
 	t.Parallel()
 	const n, batch = 500, 50
-	url := sqltest.NewURL(t)
+	url := dbtest.NewURL(t)
 	f := &fixture{t: t, ctx: quietContext(), pool: openPool(t, url)}
 	newCrowd(t, f, n)
 	a := escalation.New(openPool(t, url), escalation.Options{BatchSize: batch})

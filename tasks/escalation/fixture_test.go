@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/sql/sqltest"
 	"github.com/opsworker/opsworker/tasks/escalation"
 )
 
@@ -31,7 +31,7 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB) *fixture {
-	return &fixture{t: t, ctx: quietContext(), pool: sqltest.New(t)}
+	return &fixture{t: t, ctx: quietContext(), pool: dbtest.New(t)}
 }
 
 // quietContext carries a logger that formats every line as production would and drops it, so
@@ -42,12 +42,12 @@ func quietContext() context.Context {
 
 func (f *fixture) exec(sql string, args ...any) {
 	f.t.Helper()
-	sqltest.Exec(f.t, f.pool, sql, args...)
+	dbtest.Exec(f.t, f.pool, sql, args...)
 }
 
 func (f *fixture) id(sql string, args ...any) int64 {
 	f.t.Helper()
-	return sqltest.Int64(f.t, f.pool, sql, args...)
+	return dbtest.Int64(f.t, f.pool, sql, args...)
 }
 
 func (f *fixture) count(sql string, args ...any) int {

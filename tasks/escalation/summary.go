@@ -3,8 +3,8 @@ package escalation
 import (
 	"log/slog"
 
+	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/tasks/delivery"
 )
 
 // counts is what a run (or one batch of it) did, as committed.

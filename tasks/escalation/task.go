@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/tasks/delivery"
 )
 
 // DefaultBatchSize is the number of alerts claimed per transaction when Options.BatchSize is 0:

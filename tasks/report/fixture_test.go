@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/sql/sqltest"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
@@ -27,7 +27,7 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB) *fixture {
-	return &fixture{t: t, ctx: quietContext(), pool: sqltest.New(t)}
+	return &fixture{t: t, ctx: quietContext(), pool: dbtest.New(t)}
 }
 
 // quietContext carries a logger that formats every line as production would and drops it.
@@ -65,12 +65,12 @@ func ts(t testing.TB, s string) time.Time {
 
 func (f *fixture) exec(sql string, args ...any) {
 	f.t.Helper()
-	sqltest.Exec(f.t, f.pool, sql, args...)
+	dbtest.Exec(f.t, f.pool, sql, args...)
 }
 
 func (f *fixture) id(sql string, args ...any) int64 {
 	f.t.Helper()
-	return sqltest.Int64(f.t, f.pool, sql, args...)
+	return dbtest.Int64(f.t, f.pool, sql, args...)
 }
 
 func (f *fixture) tenant(id, zone string) {

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/scheduler"
-	"github.com/opsworker/opsworker/sql/sqltest"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
@@ -158,7 +158,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // exactly one report per tenant and day between them.
 func TestConcurrentRuns(t *testing.T) {
 	ctx := quietContext()
-	url := sqltest.NewURL(t)
+	url := dbtest.NewURL(t)
 	pools := make([]*pgxpool.Pool, 2)
 	for i := range pools {
 		p, err := pgxpool.New(ctx, url)

@@ -1,4 +1,4 @@
-package sql_test
+package schema_test
 
 import (
 	"context"
@@ -12,25 +12,26 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/schema"
 	opsql "github.com/opsworker/opsworker/sql"
-	"github.com/opsworker/opsworker/sql/sqltest"
 )
 
 // exec runs stmt on pool, failing t on an error.
 func exec(t *testing.T, pool *pgxpool.Pool, stmt string, args ...any) {
 	t.Helper()
-	sqltest.Exec(t, pool, stmt, args...)
+	dbtest.Exec(t, pool, stmt, args...)
 }
 
 // Finding 4 (issue 14): deleting a responder who has an ended override, or whom an override
 // stands in for, succeeds; the overrides go with them, as step targets do.
 func TestDeleteResponderWithEndedOverride(t *testing.T) {
-	pool := sqltest.New(t)
+	pool := dbtest.New(t)
 	exec(t, pool, `insert into tenants (id, name) values ('t1', 't1')`)
-	a := sqltest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'a') returning id`)
-	b := sqltest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'b') returning id`)
-	c := sqltest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'c') returning id`)
-	s := sqltest.Int64(t, pool, `insert into oncall_schedules (tenant_id, name) values ('t1', 's') returning id`)
+	a := dbtest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'a') returning id`)
+	b := dbtest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'b') returning id`)
+	c := dbtest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'c') returning id`)
+	s := dbtest.Int64(t, pool, `insert into oncall_schedules (tenant_id, name) values ('t1', 's') returning id`)
 	exec(t, pool, `insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at) values
 	               ($1, $2, null, '2027-05-01T00:00Z', '2027-05-02T00:00Z'),
 	               ($1, $3, $4, '2027-05-03T00:00Z', '2027-05-04T00:00Z')`, s, b, a, c)
@@ -39,7 +40,7 @@ func TestDeleteResponderWithEndedOverride(t *testing.T) {
 			t.Fatalf("delete responder %d: %v", r, err)
 		}
 	}
-	if n := sqltest.Int64(t, pool, `select count(*) from oncall_overrides`); n != 0 {
+	if n := dbtest.Int64(t, pool, `select count(*) from oncall_overrides`); n != 0 {
 		t.Fatalf("%d overrides left naming deleted responders", n)
 	}
 }
@@ -48,7 +49,7 @@ func TestDeleteResponderWithEndedOverride(t *testing.T) {
 // applies, keeps what the rows meant, and holds only new rows to the new rules.
 func TestMigration00006KeepsExistingRows(t *testing.T) {
 	ctx := context.Background()
-	url := sqltest.NewEmptyURL(t)
+	url := dbtest.NewEmptyURL(t)
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -59,24 +60,24 @@ func TestMigration00006KeepsExistingRows(t *testing.T) {
 	upTo(t, db, 4)
 
 	exec(t, pool, `insert into tenants (id, name) values ('t1', 't1')`)
-	r := sqltest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'r') returning id`)
-	s := sqltest.Int64(t, pool, `insert into oncall_schedules (tenant_id, name) values ('t1', 's') returning id`)
+	r := dbtest.Int64(t, pool, `insert into responders (tenant_id, name) values ('t1', 'r') returning id`)
+	s := dbtest.Int64(t, pool, `insert into oncall_schedules (tenant_id, name) values ('t1', 's') returning id`)
 	exec(t, pool, `insert into oncall_overrides (schedule_id, responder_id, starts_at, ends_at) values ($1, $2, '2027-05-01T00:00Z', '2027-05-02T00:00Z')`, s, r)
-	p := sqltest.Int64(t, pool, `insert into escalation_policies (tenant_id, name) values ('t1', 'p') returning id`)
+	p := dbtest.Int64(t, pool, `insert into escalation_policies (tenant_id, name) values ('t1', 'p') returning id`)
 	exec(t, pool, `insert into escalation_steps (policy_id, position, delay_minutes) values ($1, 0, 200000000)`, p) // "never"
-	escalated := sqltest.Int64(t, pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id, escalation_step)
+	escalated := dbtest.Int64(t, pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id, escalation_step)
 	                                      values ('t1', 's', 's', $1, 0) returning id`, p)
-	rewound := sqltest.Int64(t, pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id, escalation_loop, last_escalated_at)
+	rewound := dbtest.Int64(t, pool, `insert into alerts (tenant_id, source, summary, escalation_policy_id, escalation_loop, last_escalated_at)
 	                                    values ('t1', 's', 's', $1, 1, now()) returning id`, p)
 	exec(t, pool, `insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop, escalation_step)
 	               values ('t1', $1, $2, 'escalation', 0, 0)`, escalated, r)
 
-	if _, err := opsql.Migrate(ctx, pool); err != nil {
+	if _, err := schema.Migrate(ctx, pool); err != nil {
 		t.Fatalf("migrate over existing rows: %v", err)
 	}
 
 	// The bad delay is still there, for the worker to report; a new one is refused.
-	if n := sqltest.Int64(t, pool, `select count(*) from escalation_steps where delay_minutes = 200000000`); n != 1 {
+	if n := dbtest.Int64(t, pool, `select count(*) from escalation_steps where delay_minutes = 200000000`); n != 1 {
 		t.Fatalf("%d bad steps kept", n)
 	}
 	_, err = pool.Exec(ctx, `insert into escalation_steps (policy_id, position, delay_minutes) values ($1, 1, 525601)`, p)
@@ -106,7 +107,7 @@ func TestMigration00006KeepsExistingRows(t *testing.T) {
 	if policy1 == nil || *policy1 != p || policy2 != nil {
 		t.Fatalf("escalated_policy_id: %v, %v", policy1, policy2)
 	}
-	if n := sqltest.Int64(t, pool, `select count(*) from alerts where escalation_pass <> 0 or escalation_rewound`); n != 0 {
+	if n := dbtest.Int64(t, pool, `select count(*) from alerts where escalation_pass <> 0 or escalation_rewound`); n != 0 {
 		t.Fatalf("%d alerts moved", n)
 	}
 	// The outbox's key has the pass: the same page in another pass is a new page.
@@ -129,7 +130,7 @@ func TestMigration00006KeepsExistingRows(t *testing.T) {
 	if _, err := p6.DownTo(ctx, 4); err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if _, err := opsql.Migrate(ctx, pool); err != nil {
+	if _, err := schema.Migrate(ctx, pool); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
 }

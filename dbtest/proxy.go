@@ -1,4 +1,4 @@
-package sqltest
+package dbtest
 
 import (
 	"net"
@@ -35,7 +35,7 @@ func NewProxy(t testing.TB) *Proxy {
 	t.Helper()
 	u, err := url.Parse(ServerURL())
 	if err != nil || u.Host == "" {
-		t.Fatalf("sqltest: a proxy needs a URL server, not %q", ServerURL())
+		t.Fatalf("dbtest: a proxy needs a URL server, not %q", ServerURL())
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

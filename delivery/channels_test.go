@@ -20,7 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // A Slack delivery posts an incoming-webhook message: a text line naming severity, summary,

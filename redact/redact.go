@@ -1,4 +1,6 @@
-package sql
+// Package redact hides credentials in text that is shown or logged: the password of a
+// connection string (DATABASE_URL, SMTP_URL).
+package redact
 
 import (
 	"net/url"
@@ -13,21 +15,21 @@ var (
 	keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 )
 
-// Redact returns a connection string with its password replaced by xxxxx, in the URL and the
+// ConnString returns a connection string with its password replaced by xxxxx, in the URL and the
 // keyword/value forms, so it can appear in logs and error messages. It works on the text, not on
 // a parsed URL, so a malformed connection string loses its password too: in a URL the password is
 // everything between the user's colon and the last @ of the string (a password may hold / ? # or
 // @; masking too much is harmless, too little is not).
-func Redact(conn string) string {
-	for _, secret := range Secrets(conn) {
+func ConnString(conn string) string {
+	for _, secret := range ConnSecrets(conn) {
 		conn = strings.ReplaceAll(conn, secret, "xxxxx")
 	}
 	return conn
 }
 
-// Secrets returns the passwords a connection string holds, as written and decoded, longest first,
+// ConnSecrets returns the passwords a connection string holds, as written and decoded, longest first,
 // so that other text quoting the string (a driver's error message) can be scrubbed as well.
-func Secrets(conn string) []string {
+func ConnSecrets(conn string) []string {
 	var out []string
 	add := func(s string) {
 		if s == "" || s == "xxxxx" {

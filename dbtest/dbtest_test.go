@@ -1,15 +1,15 @@
-package sqltest_test
+package dbtest_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 func TestNewGivesMigratedIsolatedDatabases(t *testing.T) {
 	ctx := context.Background()
-	a, b := sqltest.New(t), sqltest.New(t)
+	a, b := dbtest.New(t), dbtest.New(t)
 	if _, err := a.Exec(ctx, "insert into job_runs(job, started_at, status, instance, finished_at) values ('x', now(), 'succeeded', 'i', now())"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // Through a running River client: a delivery whose receiver answers 500 and then 200 is retried

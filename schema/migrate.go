@@ -1,14 +1,13 @@
-// Package sql holds opsworker's database schema: the goose migrations embedded in the binary,
-// applied at start-up (MIGRATE=true) or by `opsworker migrate`, and the demo data.
-//
-// The migrations are the schema contract of DESIGN.md: other services of the platform read and
-// write these tables, so a migration may add but never silently rename or drop.
-package sql
+// Package schema applies opsworker's database schema (the files of package sql): the goose
+// migrations at start-up (MIGRATE=true) or by `opsworker migrate`, River's own migrations after
+// them, and the demo data.
+package schema
 
 import (
 	"context"
+	"crypto/sha256"
 	stdsql "database/sql"
-	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"time"
@@ -19,19 +18,12 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	opsql "github.com/opsworker/opsworker/sql"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
-
 // Migrations returns the migration files, named NNNNN_what.sql, in goose's format.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time; its absence is a build bug
-	}
-	return sub
-}
+func Migrations() fs.FS { return opsql.Migrations() }
 
 // Result describes one applied migration.
 type Result struct {
@@ -83,7 +75,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]Result, error) {
 }
 
 // RiverVersion is the latest River migration this build applies: part of what makes a migrated
-// database (sqltest's template hashes it).
+// database (dbtest's template hashes it).
 func RiverVersion() int {
 	migrator, err := rivermigrate.New(riverpgxv5.New(nil), nil)
 	if err != nil {
@@ -91,6 +83,29 @@ func RiverVersion() int {
 	}
 	all := migrator.AllVersions()
 	return all[len(all)-1].Version
+}
+
+// Fingerprint names the schema this build applies: a hash of the migration files and River's
+// latest migration, for caching migrated template databases (package dbtest).
+func Fingerprint() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(Migrations(), path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	fmt.Fprintf(h, "river\x00%d", RiverVersion())
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 func migrateDB(ctx context.Context, db *stdsql.DB) ([]Result, error) {

@@ -1,15 +1,13 @@
-package sql
+package schema
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-//go:embed demo.sql
-var demo string
+	opsql "github.com/opsworker/opsworker/sql"
+)
 
 // DemoWebhook is where the demo responders' webhooks go by default: the receiver service of
 // compose's demo profile.
@@ -28,7 +26,7 @@ func LoadDemo(ctx context.Context, pool *pgxpool.Pool, webhook string) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	// Without arguments pgx sends the file with the simple protocol, which runs many statements.
-	if _, err := conn.Exec(ctx, demo); err != nil {
+	if _, err := conn.Exec(ctx, opsql.Demo); err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	return nil

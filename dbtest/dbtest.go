@@ -1,4 +1,4 @@
-// Package sqltest gives each test its own PostgreSQL database with opsworker's migrations applied,
+// Package dbtest gives each test its own PostgreSQL database with opsworker's migrations applied,
 // dropped when the test ends. Tests run against a real server, never a mock.
 //
 // The server is TEST_DATABASE_URL (default: the local server, user postgres). The first test of a
@@ -6,15 +6,13 @@
 // clones it with CREATE DATABASE ... TEMPLATE, which costs milliseconds instead of a full
 // migration. Concurrent test processes (go test runs packages in parallel) serialise the template
 // build on an advisory lock.
-package sqltest
+package dbtest
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"sync"
@@ -24,7 +22,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	opsql "github.com/opsworker/opsworker/sql"
+	"github.com/opsworker/opsworker/redact"
+	"github.com/opsworker/opsworker/schema"
 )
 
 // DefaultURL is the server tests use when TEST_DATABASE_URL is unset.
@@ -51,7 +50,7 @@ func NewURL(t testing.TB) string {
 	server := ServerURL()
 	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(server) })
 	if templateErr != nil {
-		t.Fatalf("sqltest: %v", templateErr)
+		t.Fatalf("dbtest: %v", templateErr)
 	}
 	return create(t, templateName)
 }
@@ -61,11 +60,11 @@ func create(t testing.TB, template string) string {
 	server := ServerURL()
 	name := "opsworker_test_" + randomSuffix()
 	if err := admin(server, fmt.Sprintf("create database %s template %s", name, template)); err != nil {
-		t.Fatalf("sqltest: create database %s: %v", name, err)
+		t.Fatalf("dbtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		if err := admin(server, "drop database if exists "+name+" with (force)"); err != nil {
-			t.Errorf("sqltest: drop database %s: %v", name, err)
+			t.Errorf("dbtest: drop database %s: %v", name, err)
 		}
 	})
 	return withDatabase(server, name)
@@ -84,12 +83,12 @@ func New(t testing.TB) *pgxpool.Pool {
 	dbURL := NewURL(t)
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
-		t.Fatalf("sqltest: %v", err)
+		t.Fatalf("dbtest: %v", err)
 	}
 	cfg.MaxConns = 8
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("sqltest: connect: %v", err)
+		t.Fatalf("dbtest: connect: %v", err)
 	}
 	t.Cleanup(pool.Close) // registered after the drop, so it runs before it
 	return pool
@@ -97,7 +96,7 @@ func New(t testing.TB) *pgxpool.Pool {
 
 // ensureTemplate builds the migrated template database once per migration set.
 func ensureTemplate(server string) (string, error) {
-	sum, err := migrationsHash()
+	sum, err := schema.Fingerprint()
 	if err != nil {
 		return "", err
 	}
@@ -135,7 +134,7 @@ func ensureTemplate(server string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template: connect: %w", err)
 	}
-	_, err = opsql.Migrate(ctx, pool)
+	_, err = schema.Migrate(ctx, pool)
 	pool.Close()
 	if err != nil {
 		return "", fmt.Errorf("template: %w", err)
@@ -144,27 +143,6 @@ func ensureTemplate(server string) (string, error) {
 		return "", fmt.Errorf("template: rename: %w", err)
 	}
 	return name, nil
-}
-
-func migrationsHash() (string, error) {
-	h := sha256.New()
-	err := fs.WalkDir(opsql.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(opsql.Migrations(), path)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
-		h.Write(b)
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("hash migrations: %w", err)
-	}
-	fmt.Fprintf(h, "river\x00%d", opsql.RiverVersion())
-	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 func admin(server, stmt string) error {
@@ -184,7 +162,7 @@ func connect(ctx context.Context, server string) (*pgx.Conn, error) {
 	defer cancel()
 	conn, err := pgx.Connect(cctx, server)
 	if err != nil {
-		return nil, fmt.Errorf("no PostgreSQL answers at %s (set TEST_DATABASE_URL to a server where the user may create databases): %w", opsql.Redact(server), err)
+		return nil, fmt.Errorf("no PostgreSQL answers at %s (set TEST_DATABASE_URL to a server where the user may create databases): %w", redact.ConnString(server), err)
 	}
 	return conn, nil
 }

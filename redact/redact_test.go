@@ -1,4 +1,4 @@
-package sql
+package redact
 
 import (
 	"strings"
@@ -19,17 +19,17 @@ func TestRedact(t *testing.T) {
 		{"host=h user=u password=s3cret dbname=d", "host=h user=u password=xxxxx dbname=d", "s3cret"},
 		{"host=h password = 's3 cret' dbname=d", "host=h password = xxxxx dbname=d", "s3 cret"},
 	} {
-		got := Redact(tc.in)
+		got := ConnString(tc.in)
 		if got != tc.want {
-			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			t.Errorf("ConnString(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 		if tc.secret != "" {
 			found := false
-			for _, s := range Secrets(tc.in) {
+			for _, s := range ConnSecrets(tc.in) {
 				found = found || s == tc.secret
 			}
 			if !found || strings.Contains(got, tc.secret) {
-				t.Errorf("Secrets(%q) = %q, want it to hold %q", tc.in, Secrets(tc.in), tc.secret)
+				t.Errorf("ConnSecrets(%q) = %q, want it to hold %q", tc.in, ConnSecrets(tc.in), tc.secret)
 			}
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // benchReceiver verifies every delivery with the Standard Webhooks library (as a real receiver
@@ -77,9 +77,9 @@ func startClient(b *testing.B, f *fixture, workers int) func() {
 
 // benchPages creates n pages of one alert, each to its own responder with a webhook to url.
 func benchPages(b *testing.B, f *fixture, n int, url string) []int64 {
-	alert := sqltest.Int64(b, f.pool, `insert into alerts (tenant_id, source, summary) values ('acme', 'bench', 'b') returning id`)
-	sqltest.Exec(b, f.pool, `insert into responders (tenant_id, name) select 'acme', 'r' || i from generate_series(1, $1) i`, n)
-	sqltest.Exec(b, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select 'acme', id, 'webhook', $1 from responders`, url)
+	alert := dbtest.Int64(b, f.pool, `insert into alerts (tenant_id, source, summary) values ('acme', 'bench', 'b') returning id`)
+	dbtest.Exec(b, f.pool, `insert into responders (tenant_id, name) select 'acme', 'r' || i from generate_series(1, $1) i`, n)
+	dbtest.Exec(b, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select 'acme', id, 'webhook', $1 from responders`, url)
 	rows, err := f.pool.Query(f.ctx, `insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop, escalation_step, status)
 		select 'acme', $1, id, 'escalation', 0, 0, 'pending' from responders returning id`, alert)
 	if err != nil {
@@ -96,7 +96,7 @@ func benchPages(b *testing.B, f *fixture, n int, url string) []int64 {
 // to a local webhook receiver that verifies each signature: deliveries per second, from the
 // client's start to the last receipt. Target ≥ 1,000/s on the 2-core machine.
 //
-//	go test -run='^$' -bench=Deliver10k -benchtime=1x -count=5 ./tasks/delivery/
+//	go test -run='^$' -bench=Deliver10k -benchtime=1x -count=5 ./delivery/
 func BenchmarkDeliver10k(b *testing.B) {
 	const n = 10000
 	for range b.N {
@@ -120,7 +120,7 @@ func BenchmarkDeliver10k(b *testing.B) {
 // latency is from the commit's return to the receiver's first receipt. Reports p50 and p99.
 // Target p99 ≤ 500 ms.
 //
-//	go test -run='^$' -bench=LatencyAt200 -benchtime=1x -count=5 ./tasks/delivery/
+//	go test -run='^$' -bench=LatencyAt200 -benchtime=1x -count=5 ./delivery/
 func BenchmarkLatencyAt200PerSecond(b *testing.B) {
 	const n, rate = 2000, 200
 	for range b.N {

@@ -16,8 +16,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 func fixedClock() time.Time { return time.Now() } // signatures must be fresh for the verifier
@@ -29,8 +29,8 @@ func fixedClock() time.Time { return time.Now() } // signatures must be fresh fo
 func TestEnqueue(t *testing.T) {
 	f := newFixture(t)
 	ann := f.responder("acme", "Ann", "webhook", "https://hooks.acme.example/a", "email", "ann@acme.example")
-	sqltest.Exec(t, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address, enabled) values ('acme', $1, 'slack', 'https://hooks.slack.com/x', false)`, ann)
-	sqltest.Exec(t, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) values ('other', $1, 'email', 'leak@other.example')`, ann)
+	dbtest.Exec(t, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address, enabled) values ('acme', $1, 'slack', 'https://hooks.slack.com/x', false)`, ann)
+	dbtest.Exec(t, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) values ('other', $1, 'email', 'leak@other.example')`, ann)
 	bob := f.responder("acme", "Bob")
 	pa, pb := f.page("acme", ann), f.page("acme", bob)
 
@@ -49,7 +49,7 @@ func TestEnqueue(t *testing.T) {
 	if s := f.pageStatus(pb); s != "failed" {
 		t.Errorf("page without contact method: status %s", s)
 	}
-	if n := sqltest.Int64(t, f.pool, `select count(*) from alert_events where event = 'no_contact_method' and (details->>'notification_id')::bigint = $1`, pb); n != 1 {
+	if n := dbtest.Int64(t, f.pool, `select count(*) from alert_events where event = 'no_contact_method' and (details->>'notification_id')::bigint = $1`, pb); n != 1 {
 		t.Errorf("%d no_contact_method events", n)
 	}
 	if again, _ := f.enqueue(pa, pb); again.Deliveries != 0 || len(again.NoContact) != 0 {
@@ -194,7 +194,7 @@ func TestOutcomes(t *testing.T) {
 			if len(other.got) != 0 {
 				t.Error("a redirect was followed")
 			}
-			events := sqltest.Int64(t, f.pool, `select count(*) from alert_events where event = 'delivery_failed'`)
+			events := dbtest.Int64(t, f.pool, `select count(*) from alert_events where event = 'delivery_failed'`)
 			if want := map[bool]int64{true: 1, false: 0}[tc.status == "failed"]; events != want {
 				t.Errorf("%d delivery_failed events, want %d", events, want)
 			}
@@ -217,7 +217,7 @@ func TestCancelledBeforeTheAttempt(t *testing.T) {
 		rcv := newReceiver(t)
 		page := f.page("acme", f.responder("acme", "Ann", "webhook", rcv.URL))
 		_, ids := f.enqueue(page)
-		sqltest.Exec(t, f.pool, change)
+		dbtest.Exec(t, f.pool, change)
 		if err := f.work(f.worker(time.Second, nil, fixedClock, loopback...), ids[0], 1); err != nil {
 			t.Fatalf("%s: %v", change, err)
 		}

@@ -18,8 +18,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
-	"github.com/opsworker/opsworker/tasks/delivery"
+	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // secret is the test tenant's webhook secret.
@@ -36,8 +36,8 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB) *fixture {
-	f := &fixture{t: t, ctx: context.Background(), pool: sqltest.New(t), logs: &syncBuffer{}}
-	sqltest.Exec(t, f.pool, `insert into tenants (id, name, webhook_secret) values ('acme', 'Acme', $1), ('other', 'Other', null)`, secret)
+	f := &fixture{t: t, ctx: context.Background(), pool: dbtest.New(t), logs: &syncBuffer{}}
+	dbtest.Exec(t, f.pool, `insert into tenants (id, name, webhook_secret) values ('acme', 'Acme', $1), ('other', 'Other', null)`, secret)
 	return f
 }
 
@@ -47,9 +47,9 @@ func (f *fixture) logger() *slog.Logger {
 
 // responder creates a responder of tenant with one contact method per kind→address given.
 func (f *fixture) responder(tenant, name string, methods ...string) int64 {
-	id := sqltest.Int64(f.t, f.pool, `insert into responders (tenant_id, name) values ($1, $2) returning id`, tenant, name)
+	id := dbtest.Int64(f.t, f.pool, `insert into responders (tenant_id, name) values ($1, $2) returning id`, tenant, name)
 	for i := 0; i+1 < len(methods); i += 2 {
-		sqltest.Exec(f.t, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) values ($1, $2, $3, $4)`,
+		dbtest.Exec(f.t, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) values ($1, $2, $3, $4)`,
 			tenant, id, methods[i], methods[i+1])
 	}
 	return id
@@ -57,9 +57,9 @@ func (f *fixture) responder(tenant, name string, methods ...string) int64 {
 
 // page creates an alert of tenant and a page of it to responder, and returns the page's id.
 func (f *fixture) page(tenant string, responder int64) int64 {
-	alert := sqltest.Int64(f.t, f.pool, `insert into alerts (tenant_id, source, summary, severity, created_at)
+	alert := dbtest.Int64(f.t, f.pool, `insert into alerts (tenant_id, source, summary, severity, created_at)
 		values ($1, 'db-1', 'disk 95% full', 'critical', $2) returning id`, tenant, t0.Add(-time.Minute))
-	return sqltest.Int64(f.t, f.pool, `insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop,
+	return dbtest.Int64(f.t, f.pool, `insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop,
 		escalation_step, status, created_at) values ($1, $2, $3, 'escalation', 0, 0, 'pending', $4) returning id`, tenant, alert, responder, t0)
 }
 
