@@ -1,0 +1,89 @@
+// Package vocab is the one vocabulary of the values opsworker stores in, and reads from, the
+// enumerated text columns of the schema contract (DESIGN.md): alert statuses, the kinds of the
+// alert timeline's events, page and delivery statuses, and the reasons a page or a delivery
+// ended without being sent.
+//
+// Every package that writes or reads these values takes them from here and passes them to SQL as
+// parameters, never as literals in a statement: a word spelled twice is a word that can drift.
+// The types are strings underneath, so pgx encodes them as text.
+package vocab
+
+// AlertStatus is alerts.status. Other services set it; the worker changes it only through the
+// ack timeout, action links and heartbeat alerts.
+type AlertStatus string
+
+// Alert statuses.
+const (
+	AlertTriggered    AlertStatus = "triggered"
+	AlertAcknowledged AlertStatus = "acknowledged"
+	AlertResolved     AlertStatus = "resolved"
+)
+
+// Event is alert_events.event: what happened to an alert, as the worker saw it.
+type Event string
+
+// Events of the escalation task.
+const (
+	EventEscalated       Event = "escalated"        // a step paged someone
+	EventNobodyPaged     Event = "nobody_paged"     // a step reached nobody; the alert is due again at once
+	EventNoOneOnCall     Event = "no_one_on_call"   // a schedule target had nobody on call
+	EventPolicyExhausted Event = "policy_exhausted" // every step and repeat paged; nobody acknowledged
+	EventNoPolicy        Event = "no_policy"        // the alert has no escalation policy
+	EventBadPolicy       Event = "bad_policy"       // the policy has no steps, or is another tenant's
+	EventError           Event = "escalation_error" // bad data of the alert (recorded once, left alone)
+	EventAckTimeout      Event = "ack_timeout"      // an acknowledgement expired; escalation restarts
+)
+
+// Events of delivery.
+const (
+	EventNoContactMethod Event = "no_contact_method" // a page's responder has no enabled contact method
+	EventDeliveryFailed  Event = "delivery_failed"   // a delivery failed for good
+)
+
+// PageStatus is notifications.status: the roll-up of a page's deliveries.
+type PageStatus string
+
+// Page statuses.
+const (
+	PagePending PageStatus = "pending"
+	PageSent    PageStatus = "sent"
+	PageFailed  PageStatus = "failed"
+)
+
+// PageKind is notifications.kind.
+type PageKind string
+
+// PageEscalation is the kind of every page the escalation task writes.
+const PageEscalation PageKind = "escalation"
+
+// DeliveryStatus is deliveries.status.
+type DeliveryStatus string
+
+// Delivery statuses.
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryFailed    DeliveryStatus = "failed"
+	DeliveryCancelled DeliveryStatus = "cancelled"
+)
+
+// Reason says why a delivery or a page ended without being sent: deliveries.last_error of a
+// delivery that failed for good or was cancelled, notifications.last_error of a page failed at
+// once, and the reason in a delivery_failed event's details.
+type Reason string
+
+// Reasons.
+const (
+	ReasonNoContactMethod       Reason = "no_contact_method"
+	ReasonDestinationNotAllowed Reason = "destination_not_allowed"
+	ReasonNoWebhookSecret       Reason = "no_webhook_secret"
+	ReasonNoSMTP                Reason = "no_smtp"
+	ReasonBadAddress            Reason = "bad_address"
+	ReasonRedirect              Reason = "redirect_not_followed"
+	ReasonRejected              Reason = "rejected" // a 4xx other than 408, 425, 429
+	ReasonAttemptsExhausted     Reason = "attempts_exhausted"
+	ReasonUnknownChannel        Reason = "unknown_channel"
+	ReasonAlertAcknowledged     Reason = "alert_acknowledged"
+	ReasonAlertResolved         Reason = "alert_resolved"
+	ReasonContactMethodRemoved  Reason = "contact_method_removed"
+)
