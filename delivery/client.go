@@ -23,6 +23,9 @@ type ClientOptions struct {
 	MaxAttempts int
 	// Timeout is one attempt's send deadline (DELIVERY_TIMEOUT).
 	Timeout time.Duration
+	// StopTimeout is how long a stop lets running attempts finish before cancelling their
+	// contexts (River's SoftStopTimeout); zero: they are waited for.
+	StopTimeout time.Duration
 	// RescueAfter is how long a job may stay running before another client takes it back (its
 	// process died mid-attempt); default 15 s past the job's timeout. River's rescuer looks every
 	// 30 s, so such a delivery is retried within about a minute.
@@ -54,6 +57,8 @@ func NewClient(pool *pgxpool.Pool, o ClientOptions) (*river.Client[pgx.Tx], erro
 		Logger:      slog.New(quieter{o.Logger.Handler()}).With("component", "river"),
 		MaxAttempts: o.MaxAttempts,
 		JobTimeout:  o.Timeout + 5*time.Second,
+		// A stop lets running attempts finish, then cancels them (River's soft stop).
+		SoftStopTimeout: o.StopTimeout,
 	}
 	if o.Workers > 0 {
 		workers := river.NewWorkers()
