@@ -56,6 +56,7 @@ func TestCLI(t *testing.T) {
 		{name: "empty --at=", args: []string{"oncall", "1", "--at="}, code: exitUsage, stderr: []string{"--at is empty"}},
 		{name: "bad --at", args: []string{"run", "report", "--at", "tomorrow"}, code: exitUsage, stderr: []string{`--at "tomorrow" is not an RFC 3339 instant`}},
 		{name: "--at before the range", args: []string{"run", "escalation", "--at", "0001-01-01T00:00:00Z"}, code: exitUsage, stderr: []string{"outside the supported range 1970-01-01T00:00:00Z to 2199-12-31T23:59:59Z"}},
+		{name: "--at in the future", args: []string{"run", "report", "--at", "2199-12-31T00:00:00Z"}, code: exitUsage, stderr: []string{"ahead of the clock", "--allow-future"}},
 		{name: "--at after the range", args: []string{"run", "report", "--at", "9999-12-31T00:00:00Z"}, code: exitUsage, stderr: []string{"outside the supported range"}},
 		{name: "--until after the range", args: []string{"oncall", "1", "--at", "2199-12-31T00:00:00Z", "--until", "2200-01-01T00:00:00Z"}, code: exitUsage, stderr: []string{"--until: 2200-01-01T00:00:00Z is outside the supported range"}},
 		{name: "--at at the range's end", args: []string{"oncall", "1", "--at", "9999-12-31T23:59:59Z", "--json"}, code: exitUsage, stderr: []string{"outside the supported range"}},
@@ -115,7 +116,7 @@ func TestCompletion(t *testing.T) {
 func TestRunPrintsTheRun(t *testing.T) {
 	t.Setenv("DATABASE_URL", dbtest.NewURL(t))
 	t.Setenv("LOG_LEVEL", "error")
-	code, out, errs := cli(t, "run", "escalation", "--at", "2027-05-03T10:00:00Z")
+	code, out, errs := cli(t, "run", "escalation", "--at", "2027-05-03T10:00:00Z", "--allow-future")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

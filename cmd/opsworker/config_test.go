@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -94,31 +95,6 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 	}
 }
 
-func TestOffDisablesATask(t *testing.T) {
-	t.Setenv("REPORT_SCHEDULE", "off")
-	t.Setenv("ESCALATION_SCHEDULE", "OFF")
-	cfg, err := loadConfig(at(t, "2027-01-01T00:00:00Z"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.specs["report"] != nil || cfg.specs["escalation"] != nil {
-		t.Fatalf("specs = %v, want both off", cfg.specs)
-	}
-}
-
-func TestDefaults(t *testing.T) {
-	cfg, err := loadConfig(at(t, "2027-01-01T00:00:00Z"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.specs["escalation"].Text != "@every 1m" || cfg.specs["report"].Text != "@daily" || cfg.zone.String() != "UTC" ||
-		cfg.JobTimeout.String() != "5m0s" || cfg.ShutdownTimeout.String() != "30s" || cfg.HTTPAddr != ":8080" ||
-		cfg.LogFormat != "text" || cfg.level.String() != "INFO" || !cfg.Migrate || cfg.ReportCatchupDays != 7 ||
-		cfg.pool.ConnConfig.Database != "postgres" {
-		t.Fatalf("defaults = %+v", cfg.env)
-	}
-}
-
 var sqlRedact = redact.ConnString
 
 // A database that does not answer is reported with its address, never with its password, however
@@ -135,5 +111,22 @@ func TestUnreachableDatabaseHidesThePassword(t *testing.T) {
 		if strings.Contains(errb.String()+out.String(), pw) || strings.Contains(errb.String(), inURL) {
 			t.Fatalf("password printed: %q", errb.String())
 		}
+	}
+}
+
+// With LOG_FORMAT=json a configuration error is one JSON log line, like every other line the
+// process writes, naming the variable; with a bad LOG_FORMAT itself, plain text.
+func TestConfigurationErrorFollowsLogFormat(t *testing.T) {
+	t.Setenv("LOG_FORMAT", "json")
+	t.Setenv("JOB_TIMEOUT", "0s")
+	code, _, errs := cli(t, "schedule")
+	var line map[string]string
+	if code != exitUsage || json.Unmarshal([]byte(errs), &line) != nil || line["variable"] != "JOB_TIMEOUT" ||
+		line["level"] != "ERROR" || !strings.Contains(line["reason"], "positive duration") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("LOG_FORMAT", "xml")
+	if code, _, errs := cli(t, "schedule"); code != exitUsage || !strings.HasPrefix(errs, "opsworker: configuration: ") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opsworker/opsworker/schema"
+	"github.com/opsworker/opsworker/worker"
 )
 
 func newDemoCmd(s ioStreams) *cobra.Command {
@@ -20,13 +22,13 @@ func newDemoCmd(s ioStreams) *cobra.Command {
 			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ss, err := openSession(cmd.Context(), s, true, "cannot load the demo data")
+			pool, log, err := connect(cmd.Context(), s, true, "cannot load the demo data")
 			if err != nil {
 				return err
 			}
-			defer ss.Close()
-			if err := schema.LoadDemo(cmd.Context(), ss.pool, webhook); err != nil {
-				ss.log.Error("cannot load the demo data", "error", err)
+			defer worker.CloseWithin(pool, time.Second)
+			if err := schema.LoadDemo(cmd.Context(), pool, webhook); err != nil {
+				log.Error("cannot load the demo data", "error", err)
 				return failed
 			}
 			fmt.Fprintln(s.stdout, "demo data loaded: tenant demo, and a new triggered alert that escalates on the next run")

@@ -68,7 +68,7 @@ func TestDemoEscalatesAndReports(t *testing.T) {
 	rows.Close()
 
 	escalate := func(at time.Time) []map[string]any {
-		out, errs, code := runBinary(t, dbURL, "run", "escalation", "--at", at.UTC().Format(time.RFC3339))
+		out, errs, code := runBinary(t, dbURL, "run", "escalation", "--at", at.UTC().Format(time.RFC3339), "--allow-future")
 		if code != 0 {
 			t.Fatalf("run escalation: exit %d: %s", code, errs)
 		}
@@ -114,7 +114,7 @@ func TestDemoEscalatesAndReports(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := t0.Add(61 * time.Second).In(berlin)
 	after := time.Date(day.Year(), day.Month(), day.Day()+1, 1, 0, 0, 0, berlin)
-	if _, errs, code := runBinary(t, dbURL, "run", "report", "--at", after.Format(time.RFC3339)); code != 0 {
+	if _, errs, code := runBinary(t, dbURL, "run", "report", "--at", after.Format(time.RFC3339), "--allow-future"); code != 0 {
 		t.Fatalf("run report: exit %d: %s", code, errs)
 	}
 	var text string

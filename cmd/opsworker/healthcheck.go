@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/opsworker/opsworker/worker"
 )
 
 func newHealthcheckCmd(s ioStreams) *cobra.Command {
@@ -18,7 +20,7 @@ func newHealthcheckCmd(s ioStreams) *cobra.Command {
 			"HTTP_ADDR"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(time.Now())
+			cfg, err := worker.LoadConfig(time.Now())
 			if err != nil {
 				return err
 			}

@@ -17,16 +17,9 @@ func instantFlag(cmd *cobra.Command, name string, def time.Time) (time.Time, err
 	if f == nil || !f.Changed {
 		return def, nil
 	}
-	v := f.Value.String()
-	if v == "" {
-		return time.Time{}, usageErrorf("--%s is empty: give an RFC 3339 instant such as 2027-05-03T10:00:00Z", name)
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	t, err := civil.ParseInstant("--"+name, f.Value.String())
 	if err != nil {
-		return time.Time{}, usageErrorf("--%s %q is not an RFC 3339 instant such as 2027-05-03T10:00:00Z", name, v)
-	}
-	if err := civil.CheckRange(t); err != nil {
-		return time.Time{}, usageErrorf("--%s: %v", name, err)
+		return time.Time{}, usageErrorf("%v", err)
 	}
 	return t, nil
 }

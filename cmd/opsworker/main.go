@@ -7,17 +7,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // zone data inside the binary: the final image has no /usr/share/zoneinfo
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+
+	"github.com/opsworker/opsworker/setting"
+	"github.com/opsworker/opsworker/worker"
 )
 
 // version and revision are stamped at build time:
@@ -60,6 +67,43 @@ func usageErrorf(format string, args ...any) error {
 // failed is a runtime failure already logged: exit code 1, nothing more to print.
 var failed = &exitError{code: exitFailure}
 
+// setup loads the configuration and builds the logger. A bad configuration is returned as is,
+// for dispatch to print as one line with exit code 2, before anything touches the database.
+func setup(s ioStreams) (*worker.Config, *slog.Logger, error) {
+	cfg, err := worker.LoadConfig(time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	log := worker.NewLogger(cfg.LogFormat, cfg.Level, s.stderr)
+	slog.SetDefault(log)
+	return cfg, log, nil
+}
+
+// newWorker sets up a Worker for a command; close it with Shutdown.
+func newWorker(s ioStreams) (*worker.Worker, *slog.Logger, error) {
+	cfg, log, err := setup(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return worker.New(cfg, worker.Options{Logger: log, Build: worker.Build{Version: version, Revision: revision}}), log, nil
+}
+
+// connect sets up and connects (migrating when migrate is set), for the commands that read or
+// write the database without running the worker: migrate, demo, oncall. what names the
+// command's purpose for the failure line. Close the pool with worker.CloseWithin.
+func connect(ctx context.Context, s ioStreams, migrate bool, what string) (*pgxpool.Pool, *slog.Logger, error) {
+	cfg, log, err := setup(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := worker.Connect(ctx, cfg, log, migrate)
+	if err != nil {
+		log.Error(what, "error", err)
+		return nil, nil, failed
+	}
+	return pool, log, nil
+}
+
 // dispatch runs the command line args and returns the exit code: 0, 1 for a runtime failure,
 // 2 for a usage or configuration mistake.
 func dispatch(ctx context.Context, s ioStreams, args []string) int {
@@ -70,10 +114,10 @@ func dispatch(ctx context.Context, s ioStreams, args []string) int {
 		return exitOK
 	}
 	var ee *exitError
-	var ce *configError
+	var se *setting.Error
 	switch {
-	case errors.As(err, &ce):
-		fmt.Fprintf(s.stderr, "opsworker: %v\n", ce)
+	case errors.As(err, &se):
+		printConfigError(s.stderr, se)
 		return exitUsage
 	case errors.As(err, &ee):
 		if ee.msg != "" {
@@ -123,6 +167,19 @@ func newRootCmd(s ioStreams) *cobra.Command {
 	return root
 }
 
+// printConfigError prints a bad setting as one line: a JSON log line when LOG_FORMAT asks for
+// JSON (whatever else is wrong), so a log pipeline reads it like every other line; plain text
+// otherwise.
+func printConfigError(w io.Writer, se *setting.Error) {
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("LOG_FORMAT")), "json") {
+		b, _ := json.Marshal(map[string]string{"time": time.Now().UTC().Format(time.RFC3339Nano), "level": "ERROR",
+			"msg": "bad configuration", "variable": se.Name, "value": se.Value, "reason": se.Reason, "error": se.Error()})
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	fmt.Fprintf(w, "opsworker: %v\n", se)
+}
+
 // negativeNumber finds a negative number pflag took for a shorthand flag, as in `oncall -5`.
 var negativeNumber = regexp.MustCompile(`unknown shorthand flag: '\d' in (-\d+)`)
 
@@ -140,22 +197,13 @@ func withEnv(long string, names ...string) string {
 	b.WriteString(long)
 	b.WriteString("\n\nEnvironment:\n")
 	for _, name := range names {
-		v, ok := lookupVariable(name)
+		v, ok := worker.LookupVariable(name)
 		if !ok {
 			panic("withEnv: undocumented variable " + name) // a programming error, caught by every --help test
 		}
 		fmt.Fprintf(&b, "  %-22s %s (default %q)\n", v.Name, v.Meaning, v.Default)
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-// specVariables names every task's spec variable, for the help of the commands that read them.
-func specVariables() []string {
-	out := make([]string, len(registry))
-	for i, td := range registry {
-		out[i] = td.Variable
-	}
-	return out
 }
 
 // noArgs rejects positional arguments with a usage error.

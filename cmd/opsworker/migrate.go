@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/opsworker/opsworker/worker"
 )
 
 func newMigrateCmd(s ioStreams) *cobra.Command {
@@ -15,11 +18,11 @@ func newMigrateCmd(s ioStreams) *cobra.Command {
 			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ss, err := openSession(cmd.Context(), s, true, "migration failed")
+			pool, _, err := connect(cmd.Context(), s, true, "migration failed")
 			if err != nil {
 				return err
 			}
-			ss.Close()
+			worker.CloseWithin(pool, time.Second)
 			fmt.Fprintln(s.stdout, "database is up to date")
 			return nil
 		},

@@ -12,11 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsworker/opsworker/oncall"
+	"github.com/opsworker/opsworker/worker"
 )
-
-// maxWindow bounds --until: a timeline is computed event by event, but printing years of hourly
-// shifts helps nobody.
-const maxWindow = 366 * 24 * time.Hour
 
 func newOncallCmd(s ioStreams) *cobra.Command {
 	var at, until string
@@ -48,8 +45,10 @@ func newOncallCmd(s ioStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !to.IsZero() && (!to.After(from) || to.Sub(from) > maxWindow) {
-				return usageErrorf("--until must be after --at and at most %d days later", int(maxWindow.Hours()/24))
+			if !to.IsZero() {
+				if err := oncall.CheckWindow(from, to); err != nil {
+					return usageErrorf("--until %v", err)
+				}
 			}
 			return printOncall(cmd.Context(), s, id, from, to, asJSON)
 		},
@@ -63,12 +62,12 @@ func newOncallCmd(s ioStreams) *cobra.Command {
 // printOncall prints who is on call for schedule id at from, or its shifts from from to until (when
 // until is not zero).
 func printOncall(ctx context.Context, s ioStreams, id int64, at, until time.Time, asJSON bool) error {
-	ss, err := openSession(ctx, s, false, "cannot read the schedule")
+	pool, _, err := connect(ctx, s, false, "cannot read the schedule")
 	if err != nil {
 		return err
 	}
-	defer ss.Close()
-	sched, err := oncall.Load(ctx, ss.pool, id, at)
+	defer worker.CloseWithin(pool, time.Second)
+	sched, err := oncall.Load(ctx, pool, id, at)
 	if errors.Is(err, oncall.ErrNotFound) {
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("there is no schedule %d", id)}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/opsworker/opsworker/worker"
 )
 
 func newScheduleCmd(s ioStreams) *cobra.Command {
@@ -13,19 +15,19 @@ func newScheduleCmd(s ioStreams) *cobra.Command {
 		Long: withEnv("Prints what the current environment's specs mean: each task's spec and zone, its next five\n"+
 			"firings and how DST changes in the next twelve months touch it. It needs no database, so a spec\n"+
 			"from a .env file can be tried before it is deployed.",
-			append(specVariables(), "CRON_TZ")...),
+			append(worker.SpecVariables(), "CRON_TZ")...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := setup(s)
 			if err != nil {
 				return err
 			}
-			now := cfg.loaded
-			for i, td := range registry {
+			now := cfg.Loaded
+			for i, td := range worker.Tasks {
 				if i > 0 {
 					fmt.Fprintln(s.stdout)
 				}
-				spec := cfg.specs[td.Name]
+				spec := cfg.Specs[td.Name]
 				fmt.Fprintf(s.stdout, "%s (%s)\n", td.Name, td.Variable)
 				if spec == nil {
 					fmt.Fprintln(s.stdout, "  off")

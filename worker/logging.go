@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"io"
@@ -8,9 +8,9 @@ import (
 	"github.com/lmittmann/tint"
 )
 
-// newLogger returns the process's logger: tint for people (colour only on a terminal) or slog's
+// NewLogger returns the process's logger: tint for people (colour only on a terminal) or slog's
 // JSON handler for machines.
-func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
+func NewLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 	}

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -68,21 +68,22 @@ func setUserTimeout(network, _ string, c syscall.RawConn) error {
 	return errors.Join(err, serr)
 }
 
-// connect opens the pool, waits up to DATABASE_WAIT (with backoff) for the database to answer
-// and, with migrate, migrates it. Each wait is logged with the target, never the password.
-func connect(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.NewWithConfig(ctx, cfg.pool)
+// Connect opens the pool, waits up to DATABASE_WAIT (with backoff) for the database to answer
+// and, with migrate, migrates it. Each wait is logged with the target, never the password. Close
+// the pool with CloseWithin.
+func Connect(ctx context.Context, cfg *Config, log *slog.Logger, migrate bool) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg.Pool)
 	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", cfg.database(), err)
+		return nil, fmt.Errorf("database %s: %w", cfg.Database(), err)
 	}
 	if err := waitForDatabase(ctx, pool, cfg, log); err != nil {
-		closeWithin(pool, time.Second)
+		CloseWithin(pool, time.Second)
 		return nil, err
 	}
 	if migrate {
 		applied, err := schema.Migrate(ctx, pool)
 		if err != nil {
-			closeWithin(pool, time.Second)
+			CloseWithin(pool, time.Second)
 			return nil, err
 		}
 		for _, m := range applied {
@@ -93,7 +94,7 @@ func connect(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) (
 }
 
 // waitForDatabase pings until the database answers, DATABASE_WAIT passes or ctx ends.
-func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, cfg *config, log *slog.Logger) error {
+func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, cfg *Config, log *slog.Logger) error {
 	start := time.Now()
 	attempt := 0
 	b := retry.WithMaxDuration(cfg.DatabaseWait, retry.WithCappedDuration(5*time.Second,
@@ -105,11 +106,11 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, cfg *config, log *
 		defer cancel()
 		if last = pool.Ping(pctx); last == nil {
 			if attempt > 1 {
-				log.Info("database answers", "database", cfg.database(), "waited_seconds", time.Since(start).Round(time.Millisecond).Seconds())
+				log.Info("database answers", "database", cfg.Database(), "waited_seconds", time.Since(start).Round(time.Millisecond).Seconds())
 			}
 			return nil
 		}
-		log.Warn("waiting for the database", "database", cfg.database(), "attempt", attempt,
+		log.Warn("waiting for the database", "database", cfg.Database(), "attempt", attempt,
 			"waited_seconds", time.Since(start).Round(time.Millisecond).Seconds(), "database_wait", cfg.DatabaseWait.String(), "error", last)
 		return retry.RetryableError(last)
 	})
@@ -120,12 +121,12 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, cfg *config, log *
 		last = err
 	}
 	return fmt.Errorf("database %s does not answer (waited %s; DATABASE_WAIT=%s): %w",
-		cfg.database(), time.Since(start).Round(time.Second), cfg.DatabaseWait, last)
+		cfg.Database(), time.Since(start).Round(time.Second), cfg.DatabaseWait, last)
 }
 
-// closeWithin closes the pool, waiting at most d: closing waits for connections in use, and a
+// CloseWithin closes the pool, waiting at most d: closing waits for connections in use, and a
 // connection to a blackholed server may not answer for minutes.
-func closeWithin(pool *pgxpool.Pool, d time.Duration) bool {
+func CloseWithin(pool *pgxpool.Pool, d time.Duration) bool {
 	done := make(chan struct{})
 	go func() {
 		pool.Close()

@@ -1,4 +1,4 @@
-package main
+package receiver
 
 import (
 	"bytes"
@@ -15,13 +15,16 @@ import (
 // `opsworker receive`: a signed delivery gets 204 and is printed; a bad, missing or stale
 // signature gets 401; --fail-rate 1 answers 500 to every valid delivery; a repeated webhook-id is
 // marked.
+// demoSecret is the demo tenant's published secret (sql/demo.sql).
+const demoSecret = "whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0"
+
 func TestReceiver(t *testing.T) {
 	hook, err := standardwebhooks.NewWebhook(demoSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{"type":"alert.paged","delivery_id":7,"alert":{"id":3,"summary":"disk full","severity":"critical"},"responder":{"id":1,"name":"Ann"}}`)
-	post := func(r *receiver, id string, at time.Time, sig string) int {
+	post := func(r *Receiver, id string, at time.Time, sig string) int {
 		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("webhook-id", id)
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
@@ -34,7 +37,7 @@ func TestReceiver(t *testing.T) {
 		return w.Code
 	}
 	var out bytes.Buffer
-	r := &receiver{hook: hook, out: &out, seen: map[string]int{}}
+	r := &Receiver{hook: hook, out: &out, seen: map[string]int{}}
 	now := time.Now()
 	for _, tc := range []struct {
 		name string
@@ -57,7 +60,7 @@ func TestReceiver(t *testing.T) {
 		!strings.Contains(lines[2], "rejected") || !strings.Contains(lines[3], "rejected") {
 		t.Fatalf("printed:\n%s", out.String())
 	}
-	failing := &receiver{hook: hook, out: &out, seen: map[string]int{}, failRate: 1}
+	failing := &Receiver{hook: hook, out: &out, seen: map[string]int{}, failRate: 1}
 	if code := post(failing, "10", now, ""); code != 500 {
 		t.Errorf("--fail-rate 1: %d, want 500", code)
 	}

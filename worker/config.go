@@ -1,12 +1,10 @@
-package main
+package worker
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/mail"
-	"net/netip"
 	"os"
 	"reflect"
 	"strconv"
@@ -16,16 +14,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/console"
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/setting"
 )
 
-// env is the environment as DESIGN.md's configuration table defines it, but for the tasks' cron
-// specs: each task's spec variable is named by its registry entry (tasks.go). The desc tags are
-// what --help prints.
-type env struct {
+// Env is the environment as DESIGN.md's configuration table defines it, but for the tasks' cron
+// specs: each task's spec variable is named by its registry entry (Tasks). The desc tags are what
+// --help prints.
+type Env struct {
 	DatabaseURL       string        `envconfig:"DATABASE_URL" default:"postgres://postgres@localhost:5432/postgres?sslmode=disable" desc:"pgx connection string; its password is never printed"`
 	CronTZ            string        `envconfig:"CRON_TZ" default:"UTC" desc:"zone of specs without their own CRON_TZ= prefix"`
 	JobTimeout        time.Duration `envconfig:"JOB_TIMEOUT" default:"5m" desc:"deadline of one run"`
@@ -49,105 +49,88 @@ type env struct {
 	ConsoleUsers string `envconfig:"CONSOLE_USERS" default:"" desc:"user:bcrypt-hash pairs, comma-separated, for the web console and API under /ui/ and /api/v1/; empty: console off (404)"`
 }
 
-// config is the validated environment: everything a subcommand needs, parsed once.
-type config struct {
-	env
-	zone   *time.Location
-	level  slog.Level
-	pool   *pgxpool.Config
-	specs  map[string]*scheduler.Spec // by task name; nil: the task is off
-	loaded time.Time
-	// instance names this process in the run history and in its connections' application_name.
-	instance string
-	allow    []netip.Prefix // DELIVERY_ALLOW_NETWORKS
-	smtp     *delivery.SMTP // SMTP_URL; nil: none
-	users    *console.Users // CONSOLE_USERS; nil: the console is off
+// Config is the validated environment: everything the process needs, parsed once. Each
+// package's options are built here and validated by the package itself.
+type Config struct {
+	Env
+	// Zone is CRON_TZ.
+	Zone *time.Location
+	// Level is LOG_LEVEL.
+	Level slog.Level
+	// Pool is DATABASE_URL with the pool policy applied (see configurePool).
+	Pool *pgxpool.Config
+	// Specs are the tasks' specs by task name; nil: the task is off.
+	Specs map[string]*scheduler.Spec
+	// Loaded is when the configuration was read: specs' DST notes and intervals count from it.
+	Loaded time.Time
+	// Instance names this process in the run history and in its connections' application_name.
+	Instance string
+	// Delivery are the delivery options from the environment (logger and metrics are the
+	// worker's to add).
+	Delivery delivery.Options
+	// Users are CONSOLE_USERS; nil: the console is off.
+	Users *console.Users
 }
 
-// configError names the variable, its value and what is wrong with it: the one line a person
-// needs to fix a bad deployment.
-type configError struct {
-	variable, value, reason string
-}
-
-func (e *configError) Error() string {
-	return fmt.Sprintf("configuration: %s=%q: %s", e.variable, e.value, e.reason)
-}
-
-// loadConfig reads and validates the environment. It touches no database: a bad value must stop
-// start-up before anything else happens.
-func loadConfig(now time.Time) (*config, error) {
-	var e env
+// LoadConfig reads and validates the environment. It touches no database: a bad value must stop
+// start-up before anything else happens. Its errors are *setting.Error, naming the variable.
+func LoadConfig(now time.Time) (*Config, error) {
+	var e Env
 	if err := envconfig.Process("", &e); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			return nil, &configError{pe.KeyName, pe.Value, parseReason(pe)}
+			return nil, &setting.Error{Name: pe.KeyName, Value: pe.Value, Reason: parseReason(pe)}
 		}
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	c := &config{env: e, specs: map[string]*scheduler.Spec{}, loaded: now, instance: scheduler.DefaultInstance()}
+	c := &Config{Env: e, Specs: map[string]*scheduler.Spec{}, Loaded: now, Instance: scheduler.DefaultInstance()}
 
 	zone, err := loadZone(e.CronTZ)
 	if err != nil {
-		return nil, &configError{"CRON_TZ", e.CronTZ, err.Error()}
+		return nil, &setting.Error{Name: "CRON_TZ", Value: e.CronTZ, Reason: err.Error()}
 	}
-	c.zone = zone
-	for _, td := range registry {
+	c.Zone = zone
+	for _, td := range Tasks {
 		text := td.specText()
 		if strings.EqualFold(strings.TrimSpace(text), "off") {
-			c.specs[td.Name] = nil
+			c.Specs[td.Name] = nil
 			continue
 		}
 		spec, err := scheduler.ParseSpec(text, zone, now)
 		if err != nil {
-			return nil, &configError{td.Variable, text, err.Error()}
+			return nil, &setting.Error{Name: td.Variable, Value: text, Reason: err.Error()}
 		}
-		c.specs[td.Name] = &spec
+		c.Specs[td.Name] = &spec
 	}
 	if e.JobTimeout <= 0 {
-		return nil, &configError{"JOB_TIMEOUT", e.JobTimeout.String(), "must be a positive duration, such as 5m"}
+		return nil, setting.Errorf("JOB_TIMEOUT", e.JobTimeout, "must be a positive duration, such as 5m")
 	}
 	if e.DatabaseWait < 0 {
-		return nil, &configError{"DATABASE_WAIT", e.DatabaseWait.String(), "must be a duration of 0 (try once) or more, such as 60s"}
+		return nil, setting.Errorf("DATABASE_WAIT", e.DatabaseWait, "must be a duration of 0 (try once) or more, such as 60s")
 	}
 	if e.ShutdownTimeout <= 0 {
-		return nil, &configError{"SHUTDOWN_TIMEOUT", e.ShutdownTimeout.String(), "must be a positive duration, such as 30s"}
+		return nil, setting.Errorf("SHUTDOWN_TIMEOUT", e.ShutdownTimeout, "must be a positive duration, such as 30s")
 	}
 	if err := checkAddr(e.HTTPAddr); err != nil {
-		return nil, &configError{"HTTP_ADDR", e.HTTPAddr, err.Error()}
+		return nil, setting.Errorf("HTTP_ADDR", e.HTTPAddr, "%v", err)
 	}
 	switch strings.ToLower(e.LogFormat) {
 	case "text", "json":
 		c.LogFormat = strings.ToLower(e.LogFormat)
 	default:
-		return nil, &configError{"LOG_FORMAT", e.LogFormat, "must be text or json"}
+		return nil, setting.Errorf("LOG_FORMAT", e.LogFormat, "must be text or json")
 	}
-	if err := c.level.UnmarshalText([]byte(e.LogLevel)); err != nil || strings.ContainsAny(e.LogLevel, "+-") {
-		return nil, &configError{"LOG_LEVEL", e.LogLevel, "must be debug, info, warn or error"}
+	if err := c.Level.UnmarshalText([]byte(e.LogLevel)); err != nil || strings.ContainsAny(e.LogLevel, "+-") {
+		return nil, setting.Errorf("LOG_LEVEL", e.LogLevel, "must be debug, info, warn or error")
 	}
-	if e.DeliveryWorkers < 0 || e.DeliveryWorkers > 1000 {
-		return nil, &configError{"DELIVERY_WORKERS", strconv.Itoa(e.DeliveryWorkers), "must be a whole number from 0 (no delivery here) to 1000"}
+	if c.Delivery, err = deliveryOptions(e); err != nil {
+		return nil, err
 	}
-	if e.DeliveryMaxAttempts < 1 || e.DeliveryMaxAttempts > 100 {
-		return nil, &configError{"DELIVERY_MAX_ATTEMPTS", strconv.Itoa(e.DeliveryMaxAttempts), "must be a whole number from 1 to 100"}
-	}
-	if e.DeliveryTimeout <= 0 || e.DeliveryTimeout > 5*time.Minute {
-		return nil, &configError{"DELIVERY_TIMEOUT", e.DeliveryTimeout.String(), "must be a positive duration of at most 5m, such as 10s"}
-	}
-	if c.allow, err = parseNetworks(e.DeliveryAllowNetworks); err != nil {
-		return nil, &configError{"DELIVERY_ALLOW_NETWORKS", e.DeliveryAllowNetworks, err.Error()}
-	}
-	if c.smtp, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
-		return nil, &configError{"SMTP_URL", redact.ConnString(e.SMTPURL), err.Error()}
-	}
-	if c.users, err = console.ParseUsers(e.ConsoleUsers); err != nil {
-		return nil, &configError{"CONSOLE_USERS", redactUsers(e.ConsoleUsers), err.Error()}
-	}
-	if _, err := mail.ParseAddress(e.SMTPFrom); err != nil {
-		return nil, &configError{"SMTP_FROM", e.SMTPFrom, "not an e-mail address such as opsworker@example.com"}
+	if c.Users, err = console.ParseUsers(e.ConsoleUsers); err != nil {
+		return nil, &setting.Error{Name: "CONSOLE_USERS", Value: redactUsers(e.ConsoleUsers), Reason: err.Error()}
 	}
 	if e.ReportCatchupDays < 1 || e.ReportCatchupDays > 366 {
-		return nil, &configError{"REPORT_CATCHUP_DAYS", strconv.Itoa(e.ReportCatchupDays), "must be a whole number of days from 1 to 366"}
+		return nil, setting.Errorf("REPORT_CATCHUP_DAYS", e.ReportCatchupDays, "must be a whole number of days from 1 to 366")
 	}
 	pool, err := pgxpool.ParseConfig(e.DatabaseURL)
 	if err != nil {
@@ -157,18 +140,37 @@ func loadConfig(now time.Time) (*config, error) {
 			reason = "not a valid PostgreSQL connection string (the parser's message is not shown: it could quote " +
 				"the password; in a URL, percent-encode / ? # @ % and : in the user and password)"
 		}
-		return nil, &configError{"DATABASE_URL", redact.ConnString(e.DatabaseURL), reason}
+		return nil, &setting.Error{Name: "DATABASE_URL", Value: redact.ConnString(e.DatabaseURL), Reason: reason}
 	}
 	need := c.connsNeeded()
 	if !strings.Contains(e.DatabaseURL, "pool_max_conns") {
 		pool.MaxConns = max(pool.MaxConns, 10, need)
 	} else if pool.MaxConns < need {
-		return nil, &configError{"DATABASE_URL", redact.ConnString(e.DatabaseURL),
-			fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (%s)", pool.MaxConns, need, c.connsExplained())}
+		return nil, &setting.Error{Name: "DATABASE_URL", Value: redact.ConnString(e.DatabaseURL),
+			Reason: fmt.Sprintf("pool_max_conns=%d is too small: the enabled tasks need at least %d connections (%s)", pool.MaxConns, need, c.connsExplained())}
 	}
-	configurePool(pool, c.instance)
-	c.pool = pool
+	configurePool(pool, c.Instance)
+	c.Pool = pool
 	return c, nil
+}
+
+// deliveryOptions builds and validates delivery's options from the environment.
+func deliveryOptions(e Env) (delivery.Options, error) {
+	o := delivery.Options{Workers: e.DeliveryWorkers, MaxAttempts: e.DeliveryMaxAttempts, Timeout: e.DeliveryTimeout,
+		From: e.SMTPFrom, StopTimeout: e.ShutdownTimeout}
+	var err error
+	if o.AllowNetworks, err = delivery.ParseNetworks(e.DeliveryAllowNetworks); err != nil {
+		return o, setting.Errorf("DELIVERY_ALLOW_NETWORKS", e.DeliveryAllowNetworks, "%v", err)
+	}
+	if o.SMTP, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
+		return o, &setting.Error{Name: "SMTP_URL", Value: redact.ConnString(e.SMTPURL), Reason: err.Error()}
+	}
+	// Zero values are real settings here (0 attempts is a mistake, not "the default"): validate
+	// before defaults could hide them.
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	return o.WithDefaults(), nil
 }
 
 // httpConns is what the HTTP side needs from the pool: /readyz's ping; and consoleConns what
@@ -181,13 +183,13 @@ const (
 // connsNeeded is the pool size below which enabled tasks would wait on each other for
 // connections until JOB_TIMEOUT: what each enabled task's run holds at most (its registry
 // entry's Conns), the delivery workers', plus the HTTP side's.
-func (c *config) connsNeeded() int32 {
+func (c *Config) connsNeeded() int32 {
 	n := int32(httpConns + delivery.ConnsNeeded(c.DeliveryWorkers))
-	if c.users.Enabled() {
+	if c.Users.Enabled() {
 		n += consoleConns
 	}
-	for _, td := range registry {
-		if c.specs[td.Name] != nil {
+	for _, td := range Tasks {
+		if c.Specs[td.Name] != nil {
 			n += int32(td.Conns)
 		}
 	}
@@ -195,26 +197,26 @@ func (c *config) connsNeeded() int32 {
 }
 
 // connsExplained says how connsNeeded adds up, for the error message.
-func (c *config) connsExplained() string {
+func (c *Config) connsExplained() string {
 	var parts []string
-	for _, td := range registry {
-		if c.specs[td.Name] != nil {
+	for _, td := range Tasks {
+		if c.Specs[td.Name] != nil {
 			parts = append(parts, fmt.Sprintf("%s %d", td.Name, td.Conns))
 		}
 	}
 	if d := delivery.ConnsNeeded(c.DeliveryWorkers); d > 0 {
 		parts = append(parts, fmt.Sprintf("delivery %d", d))
 	}
-	if c.users.Enabled() {
+	if c.Users.Enabled() {
 		parts = append(parts, fmt.Sprintf("console %d", consoleConns))
 	}
 	parts = append(parts, fmt.Sprintf("/readyz %d", httpConns))
 	return strings.Join(parts, ", ")
 }
 
-// database names the database for messages, without the password.
-func (c *config) database() string {
-	cc := c.pool.ConnConfig
+// Database names the database for messages, without the password.
+func (c *Config) Database() string {
+	cc := c.Pool.ConnConfig
 	return fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
 }
 
@@ -230,11 +232,13 @@ func parseReason(pe *envconfig.ParseError) string {
 	return pe.Err.Error()
 }
 
+// loadZone loads CRON_TZ by civil's rule (the rule of tenants' and schedules' zones), with a
+// message for a person.
 func loadZone(name string) (*time.Location, error) {
 	if strings.TrimSpace(name) == "" {
 		return nil, errors.New("empty: name an IANA time zone such as UTC or Europe/Berlin")
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := civil.LoadLocation(name)
 	if err != nil {
 		return nil, errors.New("unknown time zone: name an IANA time zone such as UTC or Europe/Berlin")
 	}
@@ -266,52 +270,34 @@ func redactUsers(s string) string {
 	return strings.Join(entries, ",")
 }
 
-// parseNetworks parses DELIVERY_ALLOW_NETWORKS: CIDRs (or single addresses), separated by commas
-// or spaces.
-func parseNetworks(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", f)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
-// variable documents one environment variable, for --help.
-type variable struct {
+// Variable documents one environment variable, for --help.
+type Variable struct {
 	Name, Default, Meaning string
 }
 
-// variables lists every variable opsworker reads: env's fields, from their tags, and each task's
+// Variables lists every variable opsworker reads: Env's fields, from their tags, and each task's
 // spec variable, from the registry.
-func variables() []variable {
-	var out []variable
-	t := reflect.TypeFor[env]()
+func Variables() []Variable {
+	var out []Variable
+	t := reflect.TypeFor[Env]()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		out = append(out, variable{f.Tag.Get("envconfig"), f.Tag.Get("default"), f.Tag.Get("desc")})
+		out = append(out, Variable{f.Tag.Get("envconfig"), f.Tag.Get("default"), f.Tag.Get("desc")})
 	}
-	for _, td := range registry {
-		out = append(out, variable{td.Variable, td.Default, "cron spec of the " + td.Name + " task; off disables it"})
+	for _, td := range Tasks {
+		out = append(out, Variable{td.Variable, td.Default, "cron spec of the " + td.Name + " task; off disables it"})
 	}
 	return out
 }
 
-// lookupVariable returns the documentation of the variable named name.
-func lookupVariable(name string) (variable, bool) {
-	for _, v := range variables() {
+// LookupVariable returns the documentation of the variable named name.
+func LookupVariable(name string) (Variable, bool) {
+	for _, v := range Variables() {
 		if v.Name == name {
 			return v, true
 		}
 	}
-	return variable{}, false
+	return Variable{}, false
 }
 
 // getenv returns the variable's value, or def when it is not set at all (set and empty is a

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"runtime"
@@ -10,14 +10,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
+// Build says which build is running: the version and VCS revision stamped at build time.
+type Build struct {
+	Version  string
+	Revision string // empty: read from the binary's build information, where the go command recorded it
+}
+
 // newRegistry returns the registry /metrics serves: the Go runtime and process collectors and
 // opsworker_build_info; registerPool adds the pool's gauges once there is a pool.
-func newRegistry() *prometheus.Registry {
+func newRegistry(b Build) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo(),
+		buildInfo(b),
 	)
 	return reg
 }
@@ -29,21 +35,21 @@ func registerPool(reg prometheus.Registerer, pool *pgxpool.Pool) {
 
 // buildInfo is the constant 1 labelled with what is running, so a dashboard can show versions
 // across replicas and an alert can tell a deploy from a failure.
-func buildInfo() prometheus.Gauge {
+func buildInfo(b Build) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "opsworker_build_info",
 		Help:        "Always 1; its labels say which build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": buildRevision(), "goversion": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": b.Version, "revision": b.revision(), "goversion": runtime.Version()},
 	})
 	g.Set(1)
 	return g
 }
 
-// buildRevision is the stamped revision, or the VCS revision the go command recorded when the
-// binary was built from a checkout (go build records it; an image built without .git has none).
-func buildRevision() string {
-	if revision != "" {
-		return revision
+// revision is the stamped revision, or the VCS revision the go command recorded when the binary
+// was built from a checkout (go build records it; an image built without .git has none).
+func (b Build) revision() string {
+	if b.Revision != "" {
+		return b.Revision
 	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
@@ -59,14 +65,14 @@ func buildRevision() string {
 // between two firings of its spec (from the configuration's load, a year ahead). An alert on a
 // job's last success compares its age with this, whatever the spec (see
 // deploy/prometheus/rules.yml).
-func registerIntervals(reg prometheus.Registerer, cfg *config) {
+func registerIntervals(reg prometheus.Registerer, cfg *Config) {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "opsworker_job_interval_seconds",
 		Help: "Longest time between two firings of the job's spec: how long a healthy job may go without a run.",
 	}, []string{"job"})
-	for _, td := range registry {
-		if spec := cfg.specs[td.Name]; spec != nil {
-			g.WithLabelValues(td.Name).Set(spec.LongestInterval(cfg.loaded).Seconds())
+	for _, td := range Tasks {
+		if spec := cfg.Specs[td.Name]; spec != nil {
+			g.WithLabelValues(td.Name).Set(spec.LongestInterval(cfg.Loaded).Seconds())
 		}
 	}
 	reg.MustRegister(g)

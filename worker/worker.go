@@ -1,0 +1,328 @@
+// Package worker is the opsworker process: its configuration (each package's options, validated
+// by the package that owns them), the pool policy the scheduler's lock and history rely on, the
+// registry of tasks, and the lifecycle of `serve` (Start, Shutdown) and `run` (RunOnce): what
+// starts in which order, what stops in which order, and the bound of every wait.
+//
+// The order of Start: the HTTP endpoints first (a platform sees a live process while it waits
+// for the database), then the database (waited for up to DATABASE_WAIT, migrated when MIGRATE
+// is set), delivery, the console, the scheduler with every enabled task of the registry, and the
+// wake-up listeners. Shutdown runs it backwards: no new runs or wake-ups, the scheduler and the
+// delivery queue drain together within SHUTDOWN_TIMEOUT, then the HTTP server and the pool close,
+// each within a bound — so the process exits within SHUTDOWN_TIMEOUT + 5 s whatever the network
+// does.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opsworker/opsworker/delivery"
+	"github.com/opsworker/opsworker/pgnotify"
+	"github.com/opsworker/opsworker/scheduler"
+)
+
+// Options configure a Worker beyond its Config.
+type Options struct {
+	// Logger receives every line of the process; default slog.Default().
+	Logger *slog.Logger
+	// Build is what /metrics reports as opsworker_build_info.
+	Build Build
+}
+
+// Bounds of the shutdown's last steps, after the scheduler and the delivery queue have drained
+// (SHUTDOWN_TIMEOUT plus the scheduler's own grace of a few seconds).
+const (
+	httpShutdown = 500 * time.Millisecond
+	poolClose    = 500 * time.Millisecond
+)
+
+// Worker is one opsworker process. New makes it; Start serves (until Shutdown); RunOnce runs one
+// task once, without serving. A Worker is used for one of the two, once.
+type Worker struct {
+	cfg   *Config
+	log   *slog.Logger
+	build Build
+	reg   *prometheus.Registry
+
+	ln     net.Listener
+	srv    *http.Server
+	served chan error // the HTTP server's end, when it ends on its own
+	ui     *consoleSlot
+
+	pool       atomic.Pointer[pgxpool.Pool]
+	sched      atomic.Pointer[scheduler.Scheduler]
+	deliveries *delivery.Service
+
+	stopListening context.CancelFunc
+	listeners     sync.WaitGroup
+	shutdown      sync.Once
+}
+
+// New returns a Worker for cfg. It opens nothing: Start or RunOnce do.
+func New(cfg *Config, o Options) *Worker {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Build.Version == "" {
+		o.Build.Version = "dev"
+	}
+	w := &Worker{cfg: cfg, log: o.Logger, build: o.Build, reg: newRegistry(o.Build), served: make(chan error, 1), stopListening: func() {}}
+	registerIntervals(w.reg, cfg)
+	return w
+}
+
+// Registry is the registry /metrics serves.
+func (w *Worker) Registry() *prometheus.Registry { return w.reg }
+
+// Addr is the address the HTTP endpoints listen on, once Start has begun; nil before.
+func (w *Worker) Addr() net.Addr {
+	if w.ln == nil {
+		return nil
+	}
+	return w.ln.Addr()
+}
+
+// Failed delivers the HTTP server's error if it stops on its own: the process should then shut
+// down.
+func (w *Worker) Failed() <-chan error { return w.served }
+
+// Start serves: the HTTP endpoints at once, then, once the database answers (within
+// DATABASE_WAIT; ctx ending stops the wait), delivery, the console, the scheduler with every
+// enabled task and the wake-up listeners. It returns when all have started, or with the error
+// that stopped it; either way call Shutdown afterwards.
+func (w *Worker) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", w.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR=%s: %w", w.cfg.HTTPAddr, err)
+	}
+	w.ln = ln
+	w.ui = newConsoleSlot(w.cfg)
+	w.srv = &http.Server{Handler: newMux(w.probes(), w.reg, w.ui), ReadHeaderTimeout: 5 * time.Second}
+	go func() { w.served <- w.srv.Serve(ln) }()
+	w.log.Info("HTTP endpoints up", "http_addr", ln.Addr().String())
+
+	pool, err := Connect(ctx, w.cfg, w.log, w.cfg.Migrate)
+	if err != nil {
+		return err
+	}
+	registerPool(w.reg, pool)
+	w.pool.Store(pool)
+
+	if w.deliveries, err = w.newDelivery(pool, true); err != nil {
+		return err
+	}
+	if err := w.ui.start(ctx, w.cfg, pool, w.deliveries.Client(), w.log); err != nil {
+		return err
+	}
+	if w.deliveries.Working() {
+		if err := w.deliveries.Start(ctx); err != nil {
+			return err
+		}
+	} else {
+		w.log.Info("delivery off in this process: pages are queued for other processes (DELIVERY_WORKERS=0)")
+	}
+
+	sc := w.newScheduler(pool)
+	for _, td := range Tasks {
+		spec := w.cfg.Specs[td.Name]
+		if spec == nil {
+			w.log.Info("task off", "job", td.Name, "variable", td.Variable)
+			continue
+		}
+		if err := sc.Add(*spec, td.New(w.deps(pool))); err != nil {
+			return err
+		}
+		for _, note := range spec.DSTNotes(w.cfg.Loaded, w.cfg.Loaded.AddDate(1, 0, 0)) {
+			w.log.Info("spec meets a DST change", "job", td.Name, "note", note.Text)
+		}
+	}
+	sc.Start()
+	w.sched.Store(sc)
+	w.listen(ctx, sc)
+	w.log.Info("opsworker started", "version", w.build.Version, "http_addr", ln.Addr().String(), "instance", w.cfg.Instance,
+		jobsAttr(sc.Entries()))
+	return nil
+}
+
+// Shutdown stops what Start started, in reverse: no new runs or wake-ups; running runs and
+// delivery attempts get SHUTDOWN_TIMEOUT (or until ctx ends, if sooner) to finish, then are
+// cancelled; then the HTTP server and the pool close, each within a bound. It returns within
+// SHUTDOWN_TIMEOUT + 5 s whatever the database and the network do. It is safe after a Start
+// that failed, and after RunOnce.
+func (w *Worker) Shutdown(ctx context.Context) {
+	w.shutdown.Do(func() { w.drain(ctx) })
+}
+
+func (w *Worker) drain(ctx context.Context) {
+	w.stopListening()
+	w.listeners.Wait()
+	dctx, cancel := context.WithTimeout(ctx, w.cfg.ShutdownTimeout)
+	defer cancel()
+	// The scheduler and the delivery queue drain together, each within SHUTDOWN_TIMEOUT: running
+	// runs and attempts finish or are cancelled (an attempt cut short is retried by River).
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if w.deliveries != nil {
+			// River's soft stop cancels running attempts at SHUTDOWN_TIMEOUT; a second more
+			// lets them return.
+			qctx, qcancel := context.WithTimeout(context.WithoutCancel(dctx), w.cfg.ShutdownTimeout+time.Second)
+			defer qcancel()
+			w.deliveries.Stop(qctx)
+		}
+	}()
+	if sc := w.sched.Load(); sc != nil {
+		sc.Shutdown(dctx)
+	}
+	<-stopped
+	if w.srv != nil {
+		hctx, hcancel := context.WithTimeout(context.Background(), httpShutdown)
+		if err := w.srv.Shutdown(hctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = w.srv.Close()
+		}
+		hcancel()
+	}
+	if pool := w.pool.Load(); pool != nil {
+		CloseWithin(pool, poolClose)
+	}
+	if w.sched.Load() != nil {
+		w.log.Info("opsworker stopped")
+	}
+}
+
+// RunOnce runs the task named name once, as if at at, through the scheduler's lock, deadline and
+// history (trigger manual), without serving: `opsworker run`. Deliveries it queues are worked by
+// the serving processes. It returns scheduler.ErrLocked when another process is running the
+// task. Call Shutdown afterwards to close the pool.
+func (w *Worker) RunOnce(ctx context.Context, name string, at time.Time) (scheduler.Run, error) {
+	td, ok := FindTask(name)
+	if !ok {
+		return scheduler.Run{}, fmt.Errorf("unknown task %q; known tasks: %s", name, taskList())
+	}
+	pool := w.pool.Load()
+	if pool == nil {
+		var err error
+		if pool, err = Connect(ctx, w.cfg, w.log, w.cfg.Migrate); err != nil {
+			return scheduler.Run{}, err
+		}
+		w.pool.Store(pool)
+	}
+	if w.deliveries == nil {
+		var err error
+		if w.deliveries, err = w.newDelivery(pool, false); err != nil {
+			return scheduler.Run{}, err
+		}
+	}
+	return w.newScheduler(pool).RunNow(ctx, td.New(w.deps(pool)), at)
+}
+
+// newDelivery builds delivery on pool: working the queue when work is set and DELIVERY_WORKERS
+// is not 0, else insert-only (pages are queued for the processes that work).
+func (w *Worker) newDelivery(pool *pgxpool.Pool, work bool) (*delivery.Service, error) {
+	o := w.cfg.Delivery
+	o.Logger = w.log
+	if work {
+		o.Registerer = w.reg
+	} else {
+		o.Workers = 0
+	}
+	return delivery.New(pool, o)
+}
+
+func (w *Worker) newScheduler(pool *pgxpool.Pool) *scheduler.Scheduler {
+	o := scheduler.Options{Instance: w.cfg.Instance, Timeout: w.cfg.JobTimeout, Logger: w.log}
+	if w.srv != nil { // serving: the series go to /metrics
+		o.Metrics = scheduler.NewMetrics(w.reg)
+	}
+	return scheduler.New(pool, o)
+}
+
+func (w *Worker) deps(pool *pgxpool.Pool) Deps {
+	return Deps{Config: w.cfg, Pool: pool, Registerer: w.reg, Deliveries: w.deliveries.Enqueuer(), Logger: w.log}
+}
+
+// listen starts, for every enabled task with a wake channel, a listener that asks the scheduler
+// for a run at each notification (and once after each (re)connection: notifications sent while
+// the listener was away are lost, so it catches up).
+func (w *Worker) listen(ctx context.Context, sc *scheduler.Scheduler) {
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w.stopListening = stop
+	for _, td := range Tasks {
+		if td.WakeChannel == "" || w.cfg.Specs[td.Name] == nil || !w.cfg.EscalationOnNotify {
+			continue
+		}
+		reconnects := prometheus.NewCounter(prometheus.CounterOpts{
+			Name:        "opsworker_listener_reconnects_total",
+			Help:        "Times the notification listener had to reconnect (a restart, a terminated backend, a network cut).",
+			ConstLabels: prometheus.Labels{"channel": td.WakeChannel},
+		})
+		w.reg.MustRegister(reconnects)
+		l := &pgnotify.Listener{
+			Config:   w.cfg.Pool.ConnConfig.Copy(),
+			Channel:  td.WakeChannel,
+			Notified: func(string) { sc.RunSoon(td.Name) },
+			Connected: func(reconnect bool) {
+				if reconnect {
+					reconnects.Inc()
+					w.log.Info("notification listener reconnected: one catch-up run", "job", td.Name, "channel", td.WakeChannel)
+				} else {
+					w.log.Debug("notification listener up", "job", td.Name, "channel", td.WakeChannel)
+				}
+				sc.RunSoon(td.Name)
+			},
+			Logger: w.log,
+		}
+		w.listeners.Add(1)
+		go func() {
+			defer w.listeners.Done()
+			l.Run(lctx)
+		}()
+	}
+}
+
+// probes answer /healthz and /readyz.
+func (w *Worker) probes() probes {
+	return probes{
+		healthy: func() (bool, string) {
+			if sc := w.sched.Load(); sc != nil {
+				if sc.Running() {
+					return true, "ok"
+				}
+				return false, "scheduler not running"
+			}
+			return true, "starting: waiting for the database"
+		},
+		ready: func(ctx context.Context) error {
+			pl := w.pool.Load()
+			if pl == nil {
+				return errors.New("waiting for the database")
+			}
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			return pl.Ping(ctx)
+		},
+	}
+}
+
+// jobsAttr describes the scheduled jobs for the start-up line: spec, zone and next firing each.
+func jobsAttr(entries []scheduler.Entry) slog.Attr {
+	var groups []any
+	for _, e := range entries {
+		groups = append(groups, slog.Group(e.Job,
+			"spec", e.Spec.Text, "zone", e.Spec.Location.String(), "next", e.Next.In(e.Spec.Location).Format(time.RFC3339)))
+	}
+	return slog.Group("jobs", groups...)
+}
+
+// Config is the worker's configuration.
+func (w *Worker) Config() *Config { return w.cfg }
