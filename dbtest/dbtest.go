@@ -80,7 +80,12 @@ func NewEmptyURL(t testing.TB) string {
 // New creates a fresh, migrated database for t and returns a pool on it, closed when t ends.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dbURL := NewURL(t)
+	return NewPool(t, NewURL(t))
+}
+
+// NewPool returns a pool on the database at dbURL, closed when t ends.
+func NewPool(t testing.TB, dbURL string) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)

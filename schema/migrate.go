@@ -54,6 +54,15 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]Result, error) {
 			_ = conn.Conn().Close(ctx) // the lock goes with the session
 		}
 	}()
+	state, err := ReadState(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if state.Ahead() {
+		// A newer build migrated it: nothing here is newer, and goose would refuse versions it
+		// does not carry. Whether this build may run on it is the guard's question (State).
+		return nil, nil
+	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	out, err := migrateDB(ctx, db)
@@ -70,6 +79,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]Result, error) {
 	}
 	for _, v := range res.Versions {
 		out = append(out, Result{Version: int64(v.Version), Source: "river/" + v.Name})
+	}
+	if err := recordCompatibility(ctx, pool); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -63,6 +63,12 @@ type Worker struct {
 	sched      atomic.Pointer[scheduler.Scheduler]
 	deliveries *delivery.Service
 
+	fleet    *fleet
+	stood    atomic.Pointer[string] // why this process stood down; nil while it works
+	beatStop context.CancelFunc
+	beating  sync.WaitGroup
+	beatEvery time.Duration
+
 	stopListening context.CancelFunc
 	listeners     sync.WaitGroup
 	shutdown      sync.Once
@@ -76,7 +82,8 @@ func New(cfg *Config, o Options) *Worker {
 	if o.Build.Version == "" {
 		o.Build.Version = "dev"
 	}
-	w := &Worker{cfg: cfg, log: o.Logger, build: o.Build, reg: newRegistry(o.Build), served: make(chan error, 1), stopListening: func() {}}
+	w := &Worker{cfg: cfg, log: o.Logger, build: o.Build, reg: newRegistry(o.Build), served: make(chan error, 1),
+		stopListening: func() {}, beatStop: func() {}, beatEvery: heartbeatEvery}
 	registerIntervals(w.reg, cfg)
 	return w
 }
@@ -117,6 +124,19 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	registerPool(w.reg, pool)
 	w.pool.Store(pool)
+	state, err := w.awaitSchema(ctx, pool)
+	if err != nil {
+		return err
+	}
+	w.fleet = newFleet(pool, w.cfg, w.build.Version, w.reg, w.log)
+	if err := w.fleet.register(ctx, time.Now()); err != nil {
+		w.log.Warn("cannot register in the fleet; going on", "error", err)
+	}
+	w.heartbeat()
+	if !state.Runnable() {
+		w.standDown(state)
+		return nil
+	}
 
 	if w.deliveries, err = w.newDelivery(pool, true); err != nil {
 		return err
@@ -139,7 +159,7 @@ func (w *Worker) Start(ctx context.Context) error {
 			w.log.Info("task off", "job", td.Name, "variable", td.Variable)
 			continue
 		}
-		if err := sc.Add(*spec, td.New(w.deps(pool))); err != nil {
+		if err := sc.Add(*spec, w.guard(td.New(w.deps(pool)))); err != nil {
 			return err
 		}
 		for _, note := range spec.DSTNotes(w.cfg.Loaded, w.cfg.Loaded.AddDate(1, 0, 0)) {
@@ -166,6 +186,8 @@ func (w *Worker) Shutdown(ctx context.Context) {
 func (w *Worker) drain(ctx context.Context) {
 	w.stopListening()
 	w.listeners.Wait()
+	w.beatStop()
+	w.beating.Wait()
 	dctx, cancel := context.WithTimeout(ctx, w.cfg.ShutdownTimeout)
 	defer cancel()
 	// The scheduler and the delivery queue drain together, each within SHUTDOWN_TIMEOUT: running
@@ -192,6 +214,11 @@ func (w *Worker) drain(ctx context.Context) {
 		}
 		hcancel()
 	}
+	if w.fleet != nil {
+		fctx, fcancel := context.WithTimeout(context.Background(), poolClose)
+		w.fleet.stop(fctx, time.Now())
+		fcancel()
+	}
 	if pool := w.pool.Load(); pool != nil {
 		CloseWithin(pool, poolClose)
 	}
@@ -216,6 +243,13 @@ func (w *Worker) RunOnce(ctx context.Context, name string, at time.Time) (schedu
 			return scheduler.Run{}, err
 		}
 		w.pool.Store(pool)
+	}
+	state, err := w.awaitSchema(ctx, pool)
+	if err != nil {
+		return scheduler.Run{}, err
+	}
+	if !state.Runnable() {
+		return scheduler.Run{}, fmt.Errorf("not run: %s", state)
 	}
 	if w.deliveries == nil {
 		var err error
@@ -294,6 +328,9 @@ func (w *Worker) listen(ctx context.Context, sc *scheduler.Scheduler) {
 func (w *Worker) probes() probes {
 	return probes{
 		healthy: func() (bool, string) {
+			if why := w.stood.Load(); why != nil {
+				return true, "stood down: " + *why // alive and right to wait: a restart would not help
+			}
 			if sc := w.sched.Load(); sc != nil {
 				if sc.Running() {
 					return true, "ok"
@@ -306,6 +343,9 @@ func (w *Worker) probes() probes {
 			pl := w.pool.Load()
 			if pl == nil {
 				return errors.New("waiting for the database")
+			}
+			if why := w.stood.Load(); why != nil {
+				return errors.New("stood down: " + *why)
 			}
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
