@@ -56,6 +56,16 @@ type PageKind string
 // PageEscalation is the kind of every page the escalation task writes.
 const PageEscalation PageKind = "escalation"
 
+// Message is deliveries.message: what a delivery carries.
+type Message string
+
+// Messages.
+const (
+	MessagePage     Message = "page"     // a page of an alert (notifications row)
+	MessageFollowup Message = "followup" // an alert someone was paged for changed
+	MessageNotice   Message = "notice"   // a change of who is on call
+)
+
 // DeliveryStatus is deliveries.status.
 type DeliveryStatus string
 
