@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // ackTimeoutSQL is the ack timeout pass, in one statement. The policies with a timeout drive the
@@ -24,6 +26,11 @@ import (
 //   - One acknowledged with acknowledged_at null cannot time out: it is left alone, and
 //     escalation_error (acknowledged_at_missing) is recorded once.
 //
+// The values are parameters: $1 now, $2 and $3 the statuses acknowledged and triggered, $4 to $6
+// the events bad_policy, escalation_error and ack_timeout, $7 and $8 the problem and reason named
+// in their details. alerts_acknowledged_idx is partial (where status = 'acknowledged'), so the
+// statement runs planned with its values (planMode, as the claim).
+//
 // FOR UPDATE SKIP LOCKED: a row another replica is handling is that replica's; one it restarted
 // and committed meanwhile is re-checked, no longer acknowledged, and left alone.
 const ackTimeoutSQL = `
@@ -34,13 +41,13 @@ with timed_out as (
            -- index probe of alert_events_alert_idx).
            case when p.tenant_id <> a.tenant_id then
                not exists (select 1 from alert_events e
-                           where e.alert_id = a.id and e.event = 'bad_policy'
+                           where e.alert_id = a.id and e.event = $4
                              and e.details @> jsonb_build_object('policy_id', p.id))
            end as foreign_new
     from escalation_policies p
     join alerts a on a.escalation_policy_id = p.id
     where p.ack_timeout_minutes is not null
-      and a.status = 'acknowledged'
+      and a.status = $2
       and a.acknowledged_at <= $1::timestamptz - make_interval(mins => p.ack_timeout_minutes)
     for update of a skip locked
 ), unstamped as (
@@ -49,17 +56,17 @@ with timed_out as (
     from escalation_policies p
     join alerts a on a.escalation_policy_id = p.id
     where p.ack_timeout_minutes is not null
-      and a.status = 'acknowledged'
+      and a.status = $2
       and a.acknowledged_at is null
       and not exists (select 1 from alert_events e
-                      where e.alert_id = a.id and e.event = 'escalation_error'
-                        and e.details @> '{"problem": "acknowledged_at_missing"}')
+                      where e.alert_id = a.id and e.event = $5
+                        and e.details @> jsonb_build_object('problem', $7::text))
     for update of a skip locked
 ), foreign_policy as (
     select * from timed_out where foreign_new
 ), restarted as (
     update alerts a
-    set status = 'triggered', acknowledged_at = null, acknowledged_by = null, escalation_step = null,
+    set status = $3, acknowledged_at = null, acknowledged_by = null, escalation_step = null,
         escalation_loop = a.escalation_loop + 1, escalation_rewound = true, next_escalation_at = $1
     from timed_out t
     where a.id = t.id and t.policy_tenant_id = t.tenant_id
@@ -67,18 +74,18 @@ with timed_out as (
               t.ack_timeout_minutes
 )
 insert into alert_events (tenant_id, alert_id, at, event, escalation_pass, escalation_loop, escalation_step, details)
-select tenant_id, id, $1, 'ack_timeout', escalation_pass, escalation_loop, null,
+select tenant_id, id, $1, $6::text, escalation_pass, escalation_loop, null,
        jsonb_build_object('acknowledged_at', acknowledged_at, 'acknowledged_by', acknowledged_by,
                           'ack_timeout_minutes', ack_timeout_minutes)
 from restarted
 union all
-select tenant_id, id, $1, 'bad_policy', escalation_pass, escalation_loop, escalation_step,
-       jsonb_build_object('policy_id', policy_id, 'reason', 'policy belongs to another tenant',
+select tenant_id, id, $1, $4::text, escalation_pass, escalation_loop, escalation_step,
+       jsonb_build_object('policy_id', policy_id, 'reason', $8::text,
                           'policy_tenant_id', policy_tenant_id, 'acknowledgement', 'kept')
 from foreign_policy
 union all
-select tenant_id, id, $1, 'escalation_error', escalation_pass, escalation_loop, escalation_step,
-       jsonb_build_object('problem', 'acknowledged_at_missing', 'policy_id', policy_id,
+select tenant_id, id, $1, $5::text, escalation_pass, escalation_loop, escalation_step,
+       jsonb_build_object('problem', $7::text, 'policy_id', policy_id,
                           'ack_timeout_minutes', ack_timeout_minutes)
 from unstamped
 returning event, tenant_id, alert_id, escalation_loop, details`
@@ -86,7 +93,7 @@ returning event, tenant_id, alert_id, escalation_loop, details`
 // ackEvent is an event the ack timeout pass recorded: ack_timeout (the alert returned to
 // triggered), or bad data (bad_policy, escalation_error).
 type ackEvent struct {
-	Event    string
+	Event    vocab.Event
 	TenantID string
 	AlertID  int64
 	Loop     int32
@@ -96,7 +103,8 @@ type ackEvent struct {
 // ackTimeouts runs the ack timeout pass at now, in tx; the caller commits it before the batches,
 // which then escalate the restarted alerts like any other due alert.
 func ackTimeouts(ctx context.Context, tx pgx.Tx, now time.Time) ([]ackEvent, error) {
-	rows, err := tx.Query(ctx, ackTimeoutSQL, now)
+	rows, err := tx.Query(ctx, ackTimeoutSQL, planMode, now, vocab.AlertAcknowledged, vocab.AlertTriggered,
+		vocab.EventBadPolicy, vocab.EventError, vocab.EventAckTimeout, problemAckedAtMissing, reasonPolicyOfAnotherTenant)
 	if err != nil {
 		return nil, fmt.Errorf("ack timeouts: %w", err)
 	}

@@ -6,7 +6,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
+
+// planMode runs a statement whose partial index only matches with the values known: each
+// execution sends an unnamed statement, which PostgreSQL plans with the parameters' values (a
+// custom plan, every time), and the statement's description is cached, so it still takes one
+// round trip. (pgx's default, a named prepared statement, may be given a generic plan after five
+// executions, made without the values.)
+const planMode = pgx.QueryExecModeCacheDescribe
 
 // claimSQL takes the oldest due alerts and locks them for the batch's transaction. SKIP LOCKED
 // lets a second replica take the next alerts instead of waiting for these; and when a row it
@@ -14,11 +23,17 @@ import (
 // new version, whose next_escalation_at is now in the future, and leaves it out. So no two runs
 // escalate the same alert at the same step. alerts_due_idx serves the WHERE and the ORDER BY,
 // so the cost is that of the due alerts only.
+//
+// The status is a parameter ($3, vocab.AlertTriggered), and alerts_due_idx is partial (where
+// status = 'triggered'): only a plan made knowing the value can use the index. claim therefore
+// runs it as an unnamed statement (planMode), planned with its values at every execution, never
+// as a prepared statement's generic plan, which PostgreSQL may switch to after five executions
+// and which would read every triggered alert to find the due ones.
 const claimSQL = `
 select id, tenant_id, escalation_policy_id, escalation_step, escalation_loop, escalation_pass,
        escalated_policy_id, escalation_rewound, next_escalation_at
 from alerts
-where status = 'triggered' and next_escalation_at <= $1
+where status = $3 and next_escalation_at <= $1
 order by next_escalation_at, id
 limit $2
 for update skip locked`
@@ -27,7 +42,7 @@ for update skip locked`
 // sets it to the first alert's next_escalation_at: in claim order, the run's first claim finds
 // the oldest due alert, which is what the escalation lag gauge reports, at no extra cost.
 func claim(ctx context.Context, tx pgx.Tx, now time.Time, limit int, oldest *time.Time) ([]dueAlert, error) {
-	rows, err := tx.Query(ctx, claimSQL, now, limit)
+	rows, err := tx.Query(ctx, claimSQL, planMode, now, limit, vocab.AlertTriggered)
 	if err != nil {
 		return nil, fmt.Errorf("claim due alerts: %w", err)
 	}

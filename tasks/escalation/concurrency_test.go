@@ -114,12 +114,12 @@ func TestReplicaSkipsAlertsAnotherHolds(t *testing.T) {
 	url := dbtest.NewURL(t)
 	f := &fixture{t: t, ctx: quietContext(), pool: openPool(t, url)}
 	newCrowd(t, f, n)
-	a := escalation.New(openPool(t, url), escalation.Options{BatchSize: batch})
+	a, hook := interruptible(t, f, escalation.Options{BatchSize: batch})
 	b := escalation.New(openPool(t, url), escalation.Options{BatchSize: batch})
 	var sb scheduler.Summary
 	var errB error
-	escalation.SetHook(a, func(ctx context.Context, point string, n int) {
-		if point == escalation.HookClaimed && n == 1 {
+	hook.set(func(ctx context.Context, point string, n int) {
+		if point == claimed && n == 1 {
 			sb, errB = b.Run(f.ctx, t0) // while A holds its claim
 		}
 	})
@@ -136,15 +136,15 @@ func TestReplicaSkipsAlertsAnotherHolds(t *testing.T) {
 // and the next run escalates the rest, once.
 func TestCancelInsideABatchRollsItBack(t *testing.T) {
 	t.Parallel()
-	for _, point := range []string{escalation.HookClaimed, escalation.HookWritten} {
+	for _, point := range []string{claimed, written} {
 		t.Run(point, func(t *testing.T) {
 			const n, batch = 300, 100
 			f := newFixture(t)
 			newCrowd(t, f, n)
-			task := escalation.New(f.pool, escalation.Options{BatchSize: batch})
+			task, hook := interruptible(t, f, escalation.Options{BatchSize: batch})
 			ctx, cancel := context.WithCancel(f.ctx)
 			defer cancel()
-			escalation.SetHook(task, func(_ context.Context, p string, n int) {
+			hook.set(func(_ context.Context, p string, n int) {
 				if p == point && n == 2 {
 					cancel()
 				}
@@ -164,7 +164,7 @@ func TestCancelInsideABatchRollsItBack(t *testing.T) {
 				t.Fatalf("%d alerts escalated after the cancelled run, want %d", got, batch)
 			}
 
-			escalation.SetHook(task, nil)
+			hook.set(nil)
 			s2 := f.run(task, t0)
 			wantSummary(t, s2, map[string]int{"alerts_escalated": n - batch})
 			wantEachOnce(t, f, n, s, s2)
@@ -177,11 +177,11 @@ func TestCancelBetweenBatchesKeepsTheCommittedOnes(t *testing.T) {
 	const n, batch = 300, 100
 	f := newFixture(t)
 	newCrowd(t, f, n)
-	task := escalation.New(f.pool, escalation.Options{BatchSize: batch})
+	task, hook := interruptible(t, f, escalation.Options{BatchSize: batch})
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
-	escalation.SetHook(task, func(_ context.Context, p string, n int) {
-		if p == escalation.HookCommitted && n == 2 {
+	hook.set(func(_ context.Context, p string, n int) {
+		if p == committed && n == 2 {
 			cancel()
 		}
 	})
@@ -190,7 +190,7 @@ func TestCancelBetweenBatchesKeepsTheCommittedOnes(t *testing.T) {
 		t.Fatalf("run: %v, want a cancellation", err)
 	}
 	wantSummary(t, s, map[string]int{"alerts_escalated": 2 * batch, "batches": 2})
-	escalation.SetHook(task, nil)
+	hook.set(nil)
 	s2 := f.run(task, t0)
 	wantSummary(t, s2, map[string]int{"alerts_escalated": n - 2*batch, "batches": 1})
 	wantEachOnce(t, f, n, s, s2)

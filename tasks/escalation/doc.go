@@ -3,11 +3,16 @@
 // and returns acknowledged alerts whose acknowledgement timed out to triggered.
 //
 // A run works in batches, each one transaction: claim due alerts with FOR UPDATE SKIP LOCKED (so
-// replicas share the work and never page a step twice), load what the batch needs with a fixed
-// number of queries, decide each alert's next step in memory (plan.go, no database), and write
-// the notifications outbox, the alerts' timeline and their new escalation state with a fixed
-// number of set-based statements. A batch commits or leaves no trace; logs and metrics follow
-// the commit, so they never report work that was rolled back.
+// replicas share the work and never page a step twice); load the batch's policies and tenants,
+// decide each alert's next step once (decide, plan.go), and load what those decisions need (the
+// schedules their steps page, the pages the outbox already holds for those steps), each with a
+// fixed number of queries; plan each alert's complete outcome in memory (plan, no database); and
+// write the outcomes as planned, the notifications outbox, the alerts' timeline and their new
+// escalation state, with a fixed number of set-based statements. A batch commits or leaves no
+// trace; logs and metrics follow the commit, so they never report work that was rolled back.
+//
+// The values of the schema's enumerated columns (statuses, event kinds) come from package vocab
+// and reach SQL as parameters, never as literals.
 //
 // Another service restarts an alert (reopened, reset, moved to another policy) by setting
 // escalation_step = null, or the worker sees that the alert's policy is not the one it last

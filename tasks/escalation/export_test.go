@@ -1,24 +1,17 @@
 package escalation
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Exported for the external tests only.
 
-// ClaimSQL is the claim query, for the benchmark's EXPLAIN.
+// ClaimSQL is the claim query, for the benchmark's EXPLAIN and the tests that interrupt a batch.
 const ClaimSQL = claimSQL
 
-// Hook points.
-const (
-	HookClaimed   = hookClaimed
-	HookWritten   = hookWritten
-	HookCommitted = hookCommitted
-)
+// AckTimeoutSQL is the ack timeout pass, the first statement of every run.
+const AckTimeoutSQL = ackTimeoutSQL
 
-// SetHook makes t call f at each hook point of each batch.
-func SetHook(t *Task, f func(ctx context.Context, point string, batch int)) { t.hook = f }
+// PlanMode is how the claim and the ack timeout pass are executed.
+const PlanMode = planMode
 
 // SetStopMargin changes how long before its deadline t starts no batch but the first.
 func SetStopMargin(t *Task, d time.Duration) { t.stopMargin = d }

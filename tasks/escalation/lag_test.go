@@ -22,7 +22,7 @@ func TestEscalationLag(t *testing.T) {
 	tm.alert(tm.tenantID, p, t0.Add(minutes(1)))  // not yet due
 
 	reg := prometheus.NewRegistry()
-	task := escalation.New(tm.pool, escalation.Options{Registerer: reg})
+	task, hook := interruptible(t, tm.fixture, escalation.Options{Registerer: reg})
 	lag := func() float64 {
 		t.Helper()
 		n, err := testutil.GatherAndCount(reg, "opsworker_escalation_lag_seconds")
@@ -42,8 +42,8 @@ func TestEscalationLag(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(tm.ctx)
-	escalation.SetHook(task, func(_ context.Context, point string, _ int) {
-		if point == escalation.HookClaimed {
+	hook.set(func(_ context.Context, point string, _ int) {
+		if point == claimed {
 			cancel()
 		}
 	})
@@ -53,7 +53,7 @@ func TestEscalationLag(t *testing.T) {
 	if got := lag(); got != 240 {
 		t.Fatalf("lag after a rolled-back run at t0+1m: %v, want 240", got)
 	}
-	escalation.SetHook(task, nil)
+	hook.set(nil)
 
 	tm.run(task, t0)
 	if got := lag(); got != 180 {

@@ -10,11 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// load reads what the batch's decisions need, with a fixed number of queries whatever the
-// batch's size: policies, steps, targets (with their responders), tenants, and the schedules
-// the batch pages that the run has not resolved yet (oncall.LoadMany, see resolveSchedules),
-// all inside the batch's transaction.
-func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, resolved resolutions) (*batchData, error) {
+// load reads what the batch's plans need, with a fixed number of queries whatever the batch's
+// size, all inside the batch's transaction, and decides each alert once on the way: first the
+// policies (with their steps and targets) and tenants, which decide reads; then what those
+// decisions need, as the planner names it (needsOf): the schedules their steps page that the run
+// has not resolved yet (oncall.LoadMany, see resolveSchedules), and the pages the outbox already
+// holds for their steps.
+func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, resolved resolutions) ([]decision, *batchData, error) {
 	var policyIDs []int64
 	var tenantIDs []string
 	seenPolicy, seenTenant := map[int64]bool{}, map[string]bool{}
@@ -30,18 +32,60 @@ func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, reso
 	}
 	policies, err := loadPolicies(ctx, tx, policyIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tenants, err := loadTenants(ctx, tx, tenantIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data := &batchData{policies: policies, tenants: tenants}
-	data.onCall, err = resolveSchedules(ctx, tx, schedulesNeeded(alerts, data), now, resolved)
-	if err != nil {
-		return nil, err
+	decisions := make([]decision, len(alerts))
+	for i, a := range alerts {
+		decisions[i] = decide(a, data)
 	}
-	return data, nil
+	need := needsOf(decisions)
+	if data.onCall, err = resolveSchedules(ctx, tx, need.Schedules, now, resolved); err != nil {
+		return nil, nil, err
+	}
+	if data.paged, err = loadPaged(ctx, tx, need); err != nil {
+		return nil, nil, err
+	}
+	return decisions, data, nil
+}
+
+// pagedSQL returns the responders the outbox already has a page for at each (alert, pass, loop,
+// step) given: one probe of the outbox's unique key per alert.
+const pagedSQL = `
+select n.alert_id, n.responder_id
+from unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) as u(alert_id, pass, loop, step)
+join notifications n on n.alert_id = u.alert_id and n.escalation_pass = u.pass
+                    and n.escalation_loop = u.loop and n.escalation_step = u.step`
+
+// loadPaged reads the pages the outbox already holds for the steps need names, by alert. The
+// alerts are locked by the claim, and only their escalation writes their pages, so what it reads
+// stays true until the batch commits.
+func loadPaged(ctx context.Context, tx pgx.Tx, need needs) (map[int64]map[int64]bool, error) {
+	paged := map[int64]map[int64]bool{}
+	if len(need.Steps.Alerts) == 0 {
+		return paged, nil
+	}
+	s := need.Steps
+	rows, err := tx.Query(ctx, pagedSQL, s.Alerts, s.Passes, s.Loops, s.Steps)
+	if err != nil {
+		return nil, fmt.Errorf("load pages already written: %w", err)
+	}
+	var alertID, responderID int64
+	_, err = pgx.ForEachRow(rows, []any{&alertID, &responderID}, func() error {
+		if paged[alertID] == nil {
+			paged[alertID] = map[int64]bool{}
+		}
+		paged[alertID][responderID] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load pages already written: %w", err)
+	}
+	return paged, nil
 }
 
 // loadPolicies reads the policies ids name, with their steps in position order and each step's

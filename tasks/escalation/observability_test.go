@@ -45,7 +45,7 @@ func TestMetricsCountCommittedWorkOnly(t *testing.T) {
 	tm.alert(tm.tenantID, 0, t0) // no policy
 
 	reg := prometheus.NewRegistry()
-	task := escalation.New(tm.pool, escalation.Options{Registerer: reg})
+	task, hook := interruptible(t, tm.fixture, escalation.Options{Registerer: reg})
 	zero := map[string]float64{
 		"opsworker_escalation_pages_total":              0,
 		"opsworker_escalation_alerts_escalated_total":   0,
@@ -58,8 +58,8 @@ func TestMetricsCountCommittedWorkOnly(t *testing.T) {
 	}
 	// A batch rolled back by a cancellation counts nothing.
 	ctx, cancel := context.WithCancel(tm.ctx)
-	escalation.SetHook(task, func(_ context.Context, point string, _ int) {
-		if point == escalation.HookWritten {
+	hook.set(func(_ context.Context, point string, _ int) {
+		if point == written {
 			cancel()
 		}
 	})
@@ -70,7 +70,7 @@ func TestMetricsCountCommittedWorkOnly(t *testing.T) {
 		t.Fatalf("after a rolled-back batch: %v", got)
 	}
 
-	escalation.SetHook(task, nil)
+	hook.set(nil)
 	tm.run(task, t0)
 	tm.run(task, t0.Add(minutes(5)))
 	want := zero

@@ -3,20 +3,9 @@ package escalation
 import (
 	"sort"
 	"time"
-)
 
-// Event kinds written to alert_events by a batch: DESIGN.md's, escalation_error (this package's
-// name for bad data met while escalating) and nobody_paged (a step that reached nobody). (The ack
-// timeout pass writes ack_timeout, and bad_policy and escalation_error for bad alert rows.)
-const (
-	eventEscalated       = "escalated"
-	eventNobodyPaged     = "nobody_paged"
-	eventNoOneOnCall     = "no_one_on_call"
-	eventPolicyExhausted = "policy_exhausted"
-	eventNoPolicy        = "no_policy"
-	eventBadPolicy       = "bad_policy"
-	eventError           = "escalation_error"
-	eventAckTimeout      = "ack_timeout"
+	"github.com/opsworker/opsworker/civil"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Problems named in the details of an escalation_error event.
@@ -29,6 +18,8 @@ const (
 	problemScheduleOtherTenant  = "schedule_of_another_tenant"
 	problemStepHasNoTargets     = "step_has_no_targets"
 	problemDelayOutOfRange      = "delay_out_of_range"
+	problemNextOutOfRange       = "next_escalation_out_of_range"
+	problemAckedAtMissing       = "acknowledged_at_missing" // the ack timeout pass's
 )
 
 // Reasons given in the details of no_policy and bad_policy events.
@@ -104,11 +95,17 @@ type onCall struct {
 	Problems []string
 }
 
-// batchData is everything a batch's decisions read, loaded once per batch.
+// batchData is everything a batch's decisions and plans read, loaded once per batch: policies
+// and tenants first (what decide reads), then what the decisions need (see needsOf): the
+// schedules their steps page and the pages the outbox already holds for those steps.
 type batchData struct {
 	policies map[int64]*policy
 	tenants  map[string]bool // tenants that exist
 	onCall   map[int64]onCall
+	// paged holds, per alert, the responders the outbox already has a page for at the step
+	// decided for the alert (same pass, loop and position): only when another service moved
+	// escalation_step or escalation_loop back by hand.
+	paged map[int64]map[int64]bool
 }
 
 type outcomeKind int
@@ -121,8 +118,10 @@ const (
 	kindNoTenant
 )
 
-// decision is where an alert goes next, before its targets are resolved.
+// decision is where an alert goes next, decided once per batch from its policy and tenant
+// (decide), before the step's targets are resolved.
 type decision struct {
+	alert   dueAlert
 	kind    outcomeKind
 	policy  *policy
 	step    *step  // kindEscalated: the step to page
@@ -145,20 +144,20 @@ type decision struct {
 // escalation_step + 1, and a gap in the positions neither stops nor skips anything.
 func decide(a dueAlert, data *batchData) decision {
 	if !data.tenants[a.TenantID] {
-		return decision{kind: kindNoTenant}
+		return decision{alert: a, kind: kindNoTenant}
 	}
 	if a.PolicyID == nil {
-		return decision{kind: kindNoPolicy}
+		return decision{alert: a, kind: kindNoPolicy}
 	}
 	p := data.policies[*a.PolicyID]
 	switch {
 	case p == nil:
-		return decision{kind: kindNoPolicy, reason: reasonPolicyNotFound}
+		return decision{alert: a, kind: kindNoPolicy, reason: reasonPolicyNotFound}
 	case p.TenantID != a.TenantID:
 		// Paging another tenant's people is worse than paging nobody: refuse, loudly.
-		return decision{kind: kindBadPolicy, policy: p, reason: reasonPolicyOfAnotherTenant}
+		return decision{alert: a, kind: kindBadPolicy, policy: p, reason: reasonPolicyOfAnotherTenant}
 	case len(p.Steps) == 0:
-		return decision{kind: kindBadPolicy, policy: p, reason: reasonPolicyHasNoSteps}
+		return decision{alert: a, kind: kindBadPolicy, policy: p, reason: reasonPolicyHasNoSteps}
 	}
 	if a.EscalatedPolicyID != nil {
 		restart := ""
@@ -169,7 +168,7 @@ func decide(a dueAlert, data *batchData) decision {
 			restart = restartStepReset
 		}
 		if restart != "" {
-			return decision{kind: kindEscalated, policy: p, step: &p.Steps[0], loop: 0, pass: a.Pass + 1, restart: restart}
+			return decision{alert: a, kind: kindEscalated, policy: p, step: &p.Steps[0], loop: 0, pass: a.Pass + 1, restart: restart}
 		}
 	}
 	i := 0
@@ -177,12 +176,46 @@ func decide(a dueAlert, data *batchData) decision {
 		i = sort.Search(len(p.Steps), func(i int) bool { return p.Steps[i].Position > *a.Step })
 	}
 	if i < len(p.Steps) {
-		return decision{kind: kindEscalated, policy: p, step: &p.Steps[i], loop: a.Loop, pass: a.Pass}
+		return decision{alert: a, kind: kindEscalated, policy: p, step: &p.Steps[i], loop: a.Loop, pass: a.Pass}
 	}
 	if a.Loop < p.RepeatCount {
-		return decision{kind: kindEscalated, policy: p, step: &p.Steps[0], loop: a.Loop + 1, pass: a.Pass}
+		return decision{alert: a, kind: kindEscalated, policy: p, step: &p.Steps[0], loop: a.Loop + 1, pass: a.Pass}
 	}
-	return decision{kind: kindExhausted, policy: p}
+	return decision{alert: a, kind: kindExhausted, policy: p}
+}
+
+// needs is what a batch's decisions need loaded before they can be planned.
+type needs struct {
+	// Schedules are the schedules the decided steps page, each once.
+	Schedules []int64
+	// Steps are the outbox keys of the decided steps, one per alert that pages one, as columns.
+	Steps struct {
+		Alerts               []int64
+		Passes, Loops, Steps []int32
+	}
+}
+
+// needsOf returns what decisions need loaded (see load.loadNeeds): the planner's own answer,
+// so the load reads exactly what plan will look up, for the decisions made once.
+func needsOf(decisions []decision) needs {
+	var n needs
+	seen := map[int64]bool{}
+	for _, d := range decisions {
+		if d.kind != kindEscalated {
+			continue
+		}
+		n.Steps.Alerts = append(n.Steps.Alerts, d.alert.ID)
+		n.Steps.Passes = append(n.Steps.Passes, d.pass)
+		n.Steps.Loops = append(n.Steps.Loops, d.loop)
+		n.Steps.Steps = append(n.Steps.Steps, d.step.Position)
+		for _, t := range d.step.Targets {
+			if t.ScheduleID != 0 && !seen[t.ScheduleID] {
+				seen[t.ScheduleID] = true
+				n.Schedules = append(n.Schedules, t.ScheduleID)
+			}
+		}
+	}
+	return n
 }
 
 // page is one notification to write.
@@ -193,16 +226,14 @@ type page struct {
 
 // event is one alert_events row to write.
 type event struct {
-	Kind    string
+	Kind    vocab.Event
 	Step    *int32
 	Loop    int32
 	Pass    int32
 	Details map[string]any
 }
 
-// outcome is everything one alert's escalation writes. plan fills it but for the step's own
-// event and next_escalation_at, which depend on which pages the outbox took: settle completes it
-// once the notifications are inserted.
+// outcome is everything one alert's escalation writes, complete: write stores it as it is.
 type outcome struct {
 	Alert dueAlert
 	Kind  outcomeKind
@@ -214,20 +245,17 @@ type outcome struct {
 	Rewound           bool
 	Escalated         bool       // last_escalated_at = now
 	Next              *time.Time // nil: never again (until an ack timeout or another service says so)
-	// Pages are the pages planned, one per distinct responder; Paged, after settle, the
-	// responders whose page the outbox took, in the same order.
+	// Pages are the pages to insert, one per distinct responder not paged at this step before;
+	// Paged are their responders, in the same order.
 	Pages []page
 	Paged []int64
-	// Empty, after settle: the step paged nobody, so it is due again at once.
-	Empty  bool
-	Events []event
+	// Empty: the step paged nobody, so it is due again at once.
+	Empty bool
+	// Restart says why a new pass began ("": none).
+	Restart string
+	Events  []event
 	// For the log line: the schedules whose on-call responder was paged.
 	ScheduleIDs []int64
-
-	// The step's event, completed by settle (kindEscalated only).
-	policyID     int64
-	restart      string
-	delayMinutes int32
 }
 
 // scheduleRef is one entry of an escalated event's "schedules".
@@ -236,8 +264,8 @@ type scheduleRef struct {
 	ResponderID int64 `json:"responder_id"`
 }
 
-// plan decides one alert's escalation at now. It reads only its arguments, so every case of
-// DESIGN.md's escalation semantics is a unit test (with settle).
+// plan turns one alert's decision into its complete outcome at now. It reads only its arguments,
+// so every case of DESIGN.md's escalation semantics is a unit test.
 //
 // What bad data does, and why:
 //   - No policy, or a policy that is gone: no_policy once, then never again (next null) until
@@ -254,6 +282,9 @@ type scheduleRef struct {
 //     delay would leave the alert unpaged for the length of a step that did nothing.
 //   - A delay above a year (stored before the schema checked it) is an escalation_error
 //     (delay_out_of_range); the step waits a year, never an overflowed instant.
+//   - A next escalation past the supported range (civil.CheckRange: a step paged late in 2199)
+//     is an escalation_error (next_escalation_out_of_range), and is not stored: the alert is
+//     not due again, as after no_policy, and every instant the task writes stays in the range.
 //   - An alert whose tenant is not in tenants gets one escalation_error (tenant_not_found) and
 //     stops, like an alert without a policy. It has nobody who may be paged: responders,
 //     schedules and policies all reference an existing tenant, so every target it could reach
@@ -261,16 +292,16 @@ type scheduleRef struct {
 //     step anyway would only write a misleading error per step. The event, the warning in the
 //     log and opsworker_escalation_errors_total make it loud; once the tenant exists, setting
 //     next_escalation_at resumes it.
-func plan(a dueAlert, data *batchData, now time.Time) outcome {
-	d := decide(a, data)
+func plan(d decision, data *batchData, now time.Time) outcome {
+	a := d.alert
 	out := outcome{Alert: a, Kind: d.kind, Step: a.Step, Loop: a.Loop, Pass: a.Pass,
 		EscalatedPolicyID: a.EscalatedPolicyID, Rewound: a.Rewound}
-	ev := func(kind string, details map[string]any) {
+	ev := func(kind vocab.Event, details map[string]any) {
 		out.Events = append(out.Events, event{Kind: kind, Step: a.Step, Loop: a.Loop, Pass: a.Pass, Details: details})
 	}
 	switch d.kind {
 	case kindNoTenant:
-		ev(eventError, map[string]any{"problem": problemTenantNotFound, "tenant_id": a.TenantID})
+		ev(vocab.EventError, map[string]any{"problem": problemTenantNotFound, "tenant_id": a.TenantID})
 	case kindNoPolicy, kindBadPolicy:
 		details := map[string]any{}
 		if a.PolicyID != nil {
@@ -282,49 +313,67 @@ func plan(a dueAlert, data *batchData, now time.Time) outcome {
 		if d.policy != nil && d.policy.TenantID != a.TenantID {
 			details["policy_tenant_id"] = d.policy.TenantID
 		}
-		kind := eventNoPolicy
+		kind := vocab.EventNoPolicy
 		if d.kind == kindBadPolicy {
-			kind = eventBadPolicy
+			kind = vocab.EventBadPolicy
 		}
 		ev(kind, details)
 	case kindExhausted:
-		ev(eventPolicyExhausted, map[string]any{"policy_id": d.policy.ID, "repeat_count": d.policy.RepeatCount})
+		ev(vocab.EventPolicyExhausted, map[string]any{"policy_id": d.policy.ID, "repeat_count": d.policy.RepeatCount})
 	case kindEscalated:
-		escalate(&out, d, data)
+		escalate(&out, d, data, now)
 	}
 	return out
 }
 
 // escalate fills out with the paging of d's step: its targets resolved, deduplicated (the first
-// target, in the step's order, that reaches a responder is the one recorded), and the events
-// saying why a target reached nobody. settle adds the step's own event.
-func escalate(out *outcome, d decision, data *batchData) {
+// target, in the step's order, that reaches a responder is the one recorded), the events saying
+// why a target reached nobody, and the step's own event, which names exactly the responders
+// paged: escalated, waiting the step's delay, when there is one; otherwise nobody_paged, due
+// again at once. "At once" is the first microsecond (PostgreSQL's resolution) after now: the
+// claim's next_escalation_at <= now leaves it to the next run, so an alert still moves at most
+// one step per run. A responder the outbox already has a page for at this step (data.paged) is
+// not paged again, and is named apart.
+func escalate(out *outcome, d decision, data *batchData, now time.Time) {
 	a, s := out.Alert, d.step
 	pos, policyID := s.Position, d.policy.ID
 	out.Step, out.Loop, out.Pass, out.Escalated = &pos, d.loop, d.pass, true
-	out.EscalatedPolicyID, out.Rewound = &policyID, false
-	out.policyID, out.restart = policyID, d.restart
+	out.EscalatedPolicyID, out.Rewound, out.Restart = &policyID, false, d.restart
 
 	problem := func(details map[string]any) {
-		out.Events = append(out.Events, event{Kind: eventError, Step: &pos, Loop: d.loop, Pass: d.pass, Details: details})
+		out.Events = append(out.Events, event{Kind: vocab.EventError, Step: &pos, Loop: d.loop, Pass: d.pass, Details: details})
 	}
-	out.delayMinutes = s.DelayMinutes
+	delay := s.DelayMinutes
 	switch {
 	case s.DelayMinutes > maxDelayMinutes:
 		problem(map[string]any{"problem": problemDelayOutOfRange, "policy_id": policyID, "position": pos,
 			"delay_minutes": s.DelayMinutes, "max_delay_minutes": maxDelayMinutes})
-		out.delayMinutes = maxDelayMinutes
+		delay = maxDelayMinutes
 	case s.DelayMinutes < minDelayMinutes:
-		out.delayMinutes = minDelayMinutes
+		delay = minDelayMinutes
 	}
 
+	already := data.paged[a.ID]
 	seen := make(map[int64]bool, len(s.Targets))
+	var alreadyPaged []int64
+	schedules := []scheduleRef{}
+	out.Paged = []int64{}
 	add := func(responderID int64, scheduleID *int64) {
 		if seen[responderID] {
 			return
 		}
 		seen[responderID] = true
+		if already[responderID] {
+			// Only when another service moved escalation_step or escalation_loop back by hand.
+			alreadyPaged = append(alreadyPaged, responderID)
+			return
+		}
 		out.Pages = append(out.Pages, page{ResponderID: responderID, ScheduleID: scheduleID})
+		out.Paged = append(out.Paged, responderID)
+		if scheduleID != nil {
+			schedules = append(schedules, scheduleRef{ScheduleID: *scheduleID, ResponderID: responderID})
+			out.ScheduleIDs = append(out.ScheduleIDs, *scheduleID)
+		}
 	}
 	if len(s.Targets) == 0 {
 		problem(map[string]any{"problem": problemStepHasNoTargets, "policy_id": policyID, "position": pos})
@@ -361,80 +410,39 @@ func escalate(out *outcome, d decision, data *batchData) {
 			if len(oc.Problems) > 0 {
 				details["schedule_problems"] = oc.Problems // why the gap may be there
 			}
-			out.Events = append(out.Events, event{Kind: eventNoOneOnCall, Step: &pos, Loop: d.loop, Pass: d.pass, Details: details})
+			out.Events = append(out.Events, event{Kind: vocab.EventNoOneOnCall, Step: &pos, Loop: d.loop, Pass: d.pass, Details: details})
 		default:
 			add(oc.ResponderID, &sid)
 		}
 	}
-}
 
-// settle completes an escalated outcome once the batch's notifications are inserted: inserted
-// reports whether the outbox took the page of a responder (false: that page already existed).
-// The step's event names exactly the responders paged: escalated, waiting the step's delay, when
-// there is one; otherwise nobody_paged, due again at once. "At once" is the first microsecond
-// (PostgreSQL's resolution) after now: the claim's next_escalation_at <= now leaves it to the
-// next run, so an alert still moves at most one step per run.
-func (o *outcome) settle(inserted func(responderID int64) bool, now time.Time) {
-	if o.Kind != kindEscalated {
-		return
-	}
-	schedules := []scheduleRef{}
-	o.Paged, o.ScheduleIDs = []int64{}, nil
-	var already []int64
-	for _, p := range o.Pages {
-		if !inserted(p.ResponderID) {
-			already = append(already, p.ResponderID)
-			continue
-		}
-		o.Paged = append(o.Paged, p.ResponderID)
-		if p.ScheduleID != nil {
-			schedules = append(schedules, scheduleRef{ScheduleID: *p.ScheduleID, ResponderID: p.ResponderID})
-			o.ScheduleIDs = append(o.ScheduleIDs, *p.ScheduleID)
-		}
-	}
-	details := map[string]any{"policy_id": o.policyID}
-	if o.restart != "" {
-		details["restart"] = o.restart
-		if o.restart == restartPolicyChanged && o.Alert.EscalatedPolicyID != nil {
-			details["previous_policy_id"] = *o.Alert.EscalatedPolicyID
+	details := map[string]any{"policy_id": policyID}
+	if d.restart != "" {
+		details["restart"] = d.restart
+		if d.restart == restartPolicyChanged && a.EscalatedPolicyID != nil {
+			details["previous_policy_id"] = *a.EscalatedPolicyID
 		}
 	}
 	var next time.Time
-	kind := eventEscalated
-	if len(o.Paged) == 0 {
-		o.Empty, kind = true, eventNobodyPaged
+	kind := vocab.EventEscalated
+	if len(out.Paged) == 0 {
+		out.Empty, kind = true, vocab.EventNobodyPaged
 		next = now.Truncate(time.Microsecond).Add(time.Microsecond)
 	} else {
-		next = now.Add(time.Duration(o.delayMinutes) * time.Minute)
-		details["responder_ids"] = o.Paged
+		next = now.Add(time.Duration(delay) * time.Minute)
+		details["responder_ids"] = out.Paged
 		details["schedules"] = schedules
-		details["delay_minutes"] = o.delayMinutes
+		details["delay_minutes"] = delay
 	}
-	if len(already) > 0 {
-		// Only when another service moved escalation_step or escalation_loop back by hand.
-		details["already_paged_responder_ids"] = already
+	if len(alreadyPaged) > 0 {
+		details["already_paged_responder_ids"] = alreadyPaged
 	}
-	details["next_escalation_at"] = next
-	o.Next = &next
-	o.Events = append(o.Events, event{Kind: kind, Step: o.Step, Loop: o.Loop, Pass: o.Pass, Details: details})
-}
-
-// schedulesNeeded returns the schedules the batch's alerts will page, each once, so the batch
-// loads only those.
-func schedulesNeeded(alerts []dueAlert, data *batchData) []int64 {
-	seen := map[int64]bool{}
-	var ids []int64
-	for _, a := range alerts {
-		d := decide(a, data)
-		if d.kind != kindEscalated {
-			continue
-		}
-		for _, t := range d.step.Targets {
-			if t.ScheduleID != 0 && !seen[t.ScheduleID] {
-				seen[t.ScheduleID] = true
-				ids = append(ids, t.ScheduleID)
-			}
-		}
+	if err := civil.CheckRange(next); err != nil {
+		// The instant itself is named only inside the error's text: not an instant written.
+		problem(map[string]any{"problem": problemNextOutOfRange, "error": err.Error()})
+	} else {
+		details["next_escalation_at"] = next
+		out.Next = &next
 	}
-	return ids
+	out.Events = append(out.Events, event{Kind: kind, Step: out.Step, Loop: out.Loop, Pass: out.Pass, Details: details})
 }

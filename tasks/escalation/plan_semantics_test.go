@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // A restart is told apart from an alert's first escalation and from the ack timeout's return to
@@ -37,7 +39,7 @@ func TestPlanRestarts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := tc.alert
 			a.ID, a.TenantID, a.PolicyID = 1, "t1", ptr[int64](7)
-			o := settled(a, testData())
+			o := planned(a, testData())
 			if o.Kind != kindEscalated || *o.Step != tc.wantStep || o.Loop != tc.wantLoop || o.Pass != tc.wantPass || o.Rewound ||
 				o.EscalatedPolicyID == nil || *o.EscalatedPolicyID != 7 {
 				t.Fatalf("kind %d step %v loop %d pass %d rewound %v policy %v, want step %d loop %d pass %d on policy 7",
@@ -47,7 +49,7 @@ func TestPlanRestarts(t *testing.T) {
 				t.Fatalf("paged %v, want %v", o.Paged, tc.wantPaged)
 			}
 			ev := o.Events[len(o.Events)-1]
-			if ev.Kind != eventEscalated || ev.Pass != tc.wantPass || *ev.Step != tc.wantStep || ev.Loop != tc.wantLoop {
+			if ev.Kind != vocab.EventEscalated || ev.Pass != tc.wantPass || *ev.Step != tc.wantStep || ev.Loop != tc.wantLoop {
 				t.Fatalf("event %+v", ev)
 			}
 			if got, _ := ev.Details["restart"].(string); got != tc.restart {
@@ -61,7 +63,7 @@ func TestPlanRestarts(t *testing.T) {
 // kept until a usable policy restarts it.
 func TestPlanNoRestartWithoutAUsablePolicy(t *testing.T) {
 	for _, policyID := range []int64{8, 9, 70} { // no steps, another tenant's, gone
-		o := settled(dueAlert{ID: 1, TenantID: "t1", PolicyID: &policyID, Step: ptr[int32](0), Pass: 3, EscalatedPolicyID: ptr[int64](7)}, testData())
+		o := planned(dueAlert{ID: 1, TenantID: "t1", PolicyID: &policyID, Step: ptr[int32](0), Pass: 3, EscalatedPolicyID: ptr[int64](7)}, testData())
 		if o.Kind == kindEscalated || o.Pass != 3 || *o.EscalatedPolicyID != 7 || o.Next != nil {
 			t.Fatalf("policy %d: %+v", policyID, o)
 		}
@@ -74,8 +76,7 @@ func TestPlanEmptyStepIsDueAtOnce(t *testing.T) {
 	d.onCall[100] = onCall{TenantID: "t1"}                     // nobody on call
 	d.policies[7].Steps[0].Targets[1].ResponderFound = false   // and the responder is gone
 	at := time.Date(2027, 5, 3, 10, 0, 0, 123456789, time.UTC) // sub-microsecond: stored rounded down
-	o := plan(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d, at)
-	o.settle(func(int64) bool { return true }, at)
+	o := plan(decide(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d), d, at)
 	if !o.Empty || !slices.Equal(kinds(o), []string{"no_one_on_call", "escalation_error", "nobody_paged"}) || len(o.Paged) != 0 {
 		t.Fatalf("empty %v events %v paged %v", o.Empty, kinds(o), o.Paged)
 	}
@@ -87,20 +88,30 @@ func TestPlanEmptyStepIsDueAtOnce(t *testing.T) {
 	}
 }
 
-// Pages the outbox already holds (another service moved escalation_step back by hand) are not
-// named as paged; a step whose pages all existed counts as one that paged nobody.
-func TestPlanSettleNamesOnlyInsertedPages(t *testing.T) {
-	o := plan(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, testData(), now)
-	o.settle(func(r int64) bool { return r == 1 }, now)
+// Pages the outbox already holds (another service moved escalation_step back by hand) are
+// neither written again nor named as paged; a step whose pages all existed counts as one that
+// paged nobody.
+func TestPlanNamesOnlyNewPages(t *testing.T) {
+	d := testData()
+	d.paged = map[int64]map[int64]bool{1: {4: true}} // the schedule's responder
+	o := planned(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
 	ev := o.Events[len(o.Events)-1]
-	if ev.Kind != eventEscalated || fmt.Sprint(ev.Details["responder_ids"]) != "[1]" ||
+	if ev.Kind != vocab.EventEscalated || fmt.Sprint(ev.Details["responder_ids"]) != "[1]" ||
 		fmt.Sprint(ev.Details["already_paged_responder_ids"]) != "[4]" || fmt.Sprint(ev.Details["schedules"]) != "[]" {
 		t.Fatalf("event %+v", ev)
 	}
-	o = plan(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, testData(), now)
-	o.settle(func(int64) bool { return false }, now)
-	if ev := o.Events[len(o.Events)-1]; !o.Empty || ev.Kind != eventNobodyPaged || !o.Next.Equal(now.Add(time.Microsecond)) {
-		t.Fatalf("empty %v event %+v next %v", o.Empty, ev, o.Next)
+	if !slices.Equal(responders(o), []int64{1}) || !slices.Equal(o.Paged, []int64{1}) || len(o.ScheduleIDs) != 0 {
+		t.Fatalf("pages %+v paged %v schedules %v", o.Pages, o.Paged, o.ScheduleIDs)
+	}
+	d.paged = map[int64]map[int64]bool{1: {4: true, 1: true}}
+	o = planned(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
+	if ev := o.Events[len(o.Events)-1]; !o.Empty || ev.Kind != vocab.EventNobodyPaged || len(o.Pages) != 0 || !o.Next.Equal(now.Add(time.Microsecond)) {
+		t.Fatalf("empty %v event %+v pages %v next %v", o.Empty, ev, o.Pages, o.Next)
+	}
+	// Another alert's pages are not this one's.
+	o = planned(dueAlert{ID: 2, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
+	if !slices.Equal(o.Paged, []int64{4, 1}) {
+		t.Fatalf("alert 2 paged %v", o.Paged)
 	}
 }
 
@@ -108,7 +119,7 @@ func TestPlanSettleNamesOnlyInsertedPages(t *testing.T) {
 func TestPlanDelayOutOfRange(t *testing.T) {
 	d := testData()
 	d.policies[7].Steps[0].DelayMinutes = 200000000
-	o := settled(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
+	o := planned(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
 	if !slices.Equal(kinds(o), []string{"escalation_error", "escalated"}) || o.Events[0].Details["problem"] != problemDelayOutOfRange {
 		t.Fatalf("events %+v", o.Events)
 	}

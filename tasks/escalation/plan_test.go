@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 var now = time.Date(2027, 5, 3, 10, 0, 0, 0, time.UTC)
@@ -34,7 +36,7 @@ func testData() *batchData {
 func kinds(o outcome) []string {
 	var k []string
 	for _, e := range o.Events {
-		k = append(k, e.Kind)
+		k = append(k, string(e.Kind))
 	}
 	return k
 }
@@ -73,7 +75,7 @@ func TestPlanWalksThePolicy(t *testing.T) {
 			name = fmt.Sprintf("after position %d, loop %d", *tc.step, tc.loop)
 		}
 		t.Run(name, func(t *testing.T) {
-			o := settled(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7), Step: tc.step, Loop: tc.loop}, testData())
+			o := planned(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7), Step: tc.step, Loop: tc.loop}, testData())
 			if o.Kind != tc.kind || !eq(o.Step, tc.wantStep) || o.Loop != tc.wantLoop {
 				t.Fatalf("kind %d step %v loop %d, want %d %v %d", o.Kind, o.Step, o.Loop, tc.kind, tc.wantStep, tc.wantLoop)
 			}
@@ -91,11 +93,9 @@ func TestPlanWalksThePolicy(t *testing.T) {
 	}
 }
 
-// settled plans a's escalation and settles it as if the outbox took every page.
-func settled(a dueAlert, d *batchData) outcome {
-	o := plan(a, d, now)
-	o.settle(func(int64) bool { return true }, now)
-	return o
+// planned decides and plans a's escalation at now, the outbox holding no page of its step.
+func planned(a dueAlert, d *batchData) outcome {
+	return plan(decide(a, d), d, now)
 }
 
 func eq(a, b *int32) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
@@ -103,7 +103,7 @@ func eq(a, b *int32) bool { return (a == nil) == (b == nil) && (a == nil || *a =
 func TestPlanDeduplicatesAndRecordsTheSchedule(t *testing.T) {
 	d := testData()
 	d.onCall[100] = onCall{TenantID: "t1", ResponderID: 1, OK: true} // also a direct target
-	o := settled(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
+	o := planned(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d)
 	if len(o.Pages) != 1 || o.Pages[0].ResponderID != 1 || o.Pages[0].ScheduleID == nil || *o.Pages[0].ScheduleID != 100 {
 		t.Fatalf("pages %+v", o.Pages)
 	}
@@ -151,7 +151,7 @@ func TestPlanBadData(t *testing.T) {
 			if tc.change != nil {
 				tc.change(d)
 			}
-			o := settled(tc.alert, d)
+			o := planned(tc.alert, d)
 			if o.Kind != tc.kind || !slices.Equal(responders(o), tc.wantPaged) || !slices.Equal(kinds(o), tc.wantEvents) {
 				t.Fatalf("kind %d paged %v events %v", o.Kind, responders(o), kinds(o))
 			}
@@ -165,12 +165,55 @@ func TestPlanBadData(t *testing.T) {
 			if tc.problem != "" {
 				found := false
 				for _, e := range o.Events {
-					found = found || (e.Kind == eventError && e.Details["problem"] == tc.problem)
+					found = found || (e.Kind == vocab.EventError && e.Details["problem"] == tc.problem)
 				}
 				if !found {
 					t.Fatalf("no %s problem in %+v", tc.problem, o.Events)
 				}
 			}
 		})
+	}
+}
+
+// A next escalation past the supported range is bad data: the step is paged, the problem
+// recorded, and no next escalation is set (issue 17.6).
+func TestPlanNextOutOfRange(t *testing.T) {
+	d := testData()
+	late := time.Date(2199, 12, 31, 23, 58, 0, 0, time.UTC)
+	o := plan(decide(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d), d, late) // 5 minutes: past the range
+	if !slices.Equal(kinds(o), []string{"escalation_error", "escalated"}) || o.Events[0].Details["problem"] != problemNextOutOfRange {
+		t.Fatalf("events %+v", o.Events)
+	}
+	if o.Next != nil || !o.Escalated || !slices.Equal(o.Paged, []int64{4, 1}) || o.Events[1].Details["next_escalation_at"] != nil {
+		t.Fatalf("next %v escalated %v paged %v details %v", o.Next, o.Escalated, o.Paged, o.Events[1].Details)
+	}
+	// The last microsecond of the range: a step that paged nobody would be due at its end.
+	d.onCall[100] = onCall{TenantID: "t1"}
+	d.policies[7].Steps[0].Targets = d.policies[7].Steps[0].Targets[:1]
+	o = plan(decide(dueAlert{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)}, d), d, time.Date(2199, 12, 31, 23, 59, 59, 999999000, time.UTC))
+	if !o.Empty || o.Next != nil || !slices.Equal(kinds(o), []string{"no_one_on_call", "escalation_error", "nobody_paged"}) {
+		t.Fatalf("empty %v next %v events %v", o.Empty, o.Next, kinds(o))
+	}
+}
+
+// The planner names what the load must read for the decisions it made: each schedule a decided
+// step pages, once, and the outbox key of each step decided; nothing for an alert that pages
+// nothing.
+func TestNeedsOf(t *testing.T) {
+	d := testData()
+	var decisions []decision
+	for _, a := range []dueAlert{
+		{ID: 1, TenantID: "t1", PolicyID: ptr[int64](7)},                               // position 0: schedule 100
+		{ID: 2, TenantID: "t1", PolicyID: ptr[int64](7), Step: ptr[int32](0), Pass: 2}, // position 1
+		{ID: 3, TenantID: "t1", PolicyID: ptr[int64](7), Step: ptr[int32](3), Loop: 0}, // loop 1, position 0 again
+		{ID: 4, TenantID: "t1", PolicyID: ptr[int64](8)},                               // no steps
+		{ID: 5, TenantID: "t1", PolicyID: ptr[int64](7), Step: ptr[int32](3), Loop: 1}, // exhausted
+	} {
+		decisions = append(decisions, decide(a, d))
+	}
+	n := needsOf(decisions)
+	got := fmt.Sprint(n.Schedules, n.Steps.Alerts, n.Steps.Passes, n.Steps.Loops, n.Steps.Steps)
+	if want := "[100] [1 2 3] [0 2 0] [0 0 1] [0 1 0]"; got != want {
+		t.Fatalf("needs %s, want %s", got, want)
 	}
 }

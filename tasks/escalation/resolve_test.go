@@ -17,9 +17,9 @@ func TestRunResolvesEachScheduleOnce(t *testing.T) {
 	p := tm.policy(tm.tenantID, 0)
 	tm.step(p, 0, 5, scheduleT(tm.sched))
 	alerts := []int64{tm.alert(tm.tenantID, p, t0), tm.alert(tm.tenantID, p, t0), tm.alert(tm.tenantID, p, t0)}
-	task := escalation.New(tm.pool, escalation.Options{BatchSize: 1})
-	escalation.SetHook(task, func(_ context.Context, point string, batch int) {
-		if point == escalation.HookCommitted && batch == 1 {
+	task, hook := interruptible(t, tm.fixture, escalation.Options{BatchSize: 1})
+	hook.set(func(_ context.Context, point string, batch int) {
+		if point == committed && batch == 1 {
 			tm.override(tm.sched, tm.b, 0, t0.Add(-time.Hour), t0.Add(time.Hour)) // b takes over
 		}
 	})
@@ -29,7 +29,7 @@ func TestRunResolvesEachScheduleOnce(t *testing.T) {
 		wantPages(t, tm.pages(a), notification{Responder: tm.a, Schedule: tm.sched})
 	}
 
-	escalation.SetHook(task, nil)
+	hook.set(nil)
 	late := tm.alert(tm.tenantID, p, t0.Add(time.Minute))
 	s = tm.run(task, t0.Add(time.Minute))
 	wantSummary(t, s, map[string]int{"alerts_escalated": 1, "pages": 1})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // counts is what a run (or one batch of it) did, as committed.
@@ -26,7 +27,7 @@ func countBatch(outcomes []outcome, pages []insertedPage, enq delivery.Enqueued)
 			} else {
 				c.alertsEscalated++
 			}
-			if o.restart != "" {
+			if o.Restart != "" {
 				c.restarts++
 			}
 		case kindExhausted:
@@ -39,9 +40,9 @@ func countBatch(outcomes []outcome, pages []insertedPage, enq delivery.Enqueued)
 		// kindNoTenant is counted by its escalation_error event, below.
 		for _, ev := range o.Events {
 			switch ev.Kind {
-			case eventNoOneOnCall:
+			case vocab.EventNoOneOnCall:
 				c.noOneOnCall++
-			case eventError:
+			case vocab.EventError:
 				c.errors++
 			}
 		}
@@ -54,11 +55,11 @@ func countAcks(acks []ackEvent) counts {
 	var c counts
 	for _, a := range acks {
 		switch a.Event {
-		case eventAckTimeout:
+		case vocab.EventAckTimeout:
 			c.ackTimeouts++
-		case eventBadPolicy:
+		case vocab.EventBadPolicy:
 			c.badPolicy++
-		case eventError:
+		case vocab.EventError:
 			c.errors++
 		}
 	}
@@ -69,7 +70,7 @@ func countAcks(acks []ackEvent) counts {
 func logAcks(log *slog.Logger, acks []ackEvent) {
 	for _, a := range acks {
 		switch a.Event {
-		case eventAckTimeout:
+		case vocab.EventAckTimeout:
 			log.Info("alert acknowledgement timed out", "tenant_id", a.TenantID, "alert_id", a.AlertID, "loop", a.Loop)
 		default:
 			log.Warn("alert escalation problem", "tenant_id", a.TenantID, "alert_id", a.AlertID, "event", a.Event, "details", a.Details)

@@ -11,8 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // DefaultBatchSize is the number of alerts claimed per transaction when Options.BatchSize is 0:
@@ -20,21 +22,44 @@ import (
 // row locks (which make the API's acknowledge of those alerts wait) for a fraction of a second.
 const DefaultBatchSize = 500
 
+// MaxBatchSize bounds Options.BatchSize: a batch holds its alerts' row locks until it commits,
+// and a batch this large already holds them for seconds.
+const MaxBatchSize = 10000
+
 // defaultStopMargin is how long before the run's deadline no new batch but the first starts. A batch
 // takes well under a second; one cut by the deadline rolls back harmlessly, but it is wasted
 // work and a failed run. The first batch always starts, so that even a JOB_TIMEOUT shorter than
 // the margin makes progress instead of succeeding, every run, at doing nothing.
 const defaultStopMargin = 2 * time.Second
 
-// Options configure a Task.
+// Options configure a Task. The zero value is valid: WithDefaults fills in what is left unset,
+// and Validate says what is wrong with the rest.
 type Options struct {
 	// Registerer receives the task's Prometheus counters; nil: no metrics.
 	Registerer prometheus.Registerer
-	// BatchSize is the number of alerts escalated per transaction; 0: DefaultBatchSize.
+	// BatchSize is the number of alerts escalated per transaction, 1 to MaxBatchSize; 0:
+	// DefaultBatchSize.
 	BatchSize int
 	// Deliveries queues each page's deliveries in the page's transaction; nil: pages are only
 	// written to the outbox (tests of escalation alone).
 	Deliveries *delivery.Enqueuer
+}
+
+// WithDefaults returns o with every unset option at its default.
+func (o Options) WithDefaults() Options {
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	return o
+}
+
+// Validate returns an error naming the first option of o (after WithDefaults) that is out of
+// range, or nil.
+func (o Options) Validate() error {
+	if o.BatchSize < 1 || o.BatchSize > MaxBatchSize {
+		return fmt.Errorf("escalation: BatchSize %d: want 1 to %d (0: %d)", o.BatchSize, MaxBatchSize, DefaultBatchSize)
+	}
+	return nil
 }
 
 // Task is the escalation task, a scheduler.Job. It is safe to run from several replicas at once.
@@ -44,26 +69,19 @@ type Task struct {
 	batchSize  int
 	stopMargin time.Duration
 	metrics    *metrics
-	// hook, set only by tests, is called at the points of a batch a test interrupts.
-	hook func(ctx context.Context, point string, batch int)
 }
-
-// Points of a batch where the test hook is called.
-const (
-	hookClaimed   = "claimed"   // alerts claimed and locked, nothing written
-	hookWritten   = "written"   // everything written, not committed
-	hookCommitted = "committed" // committed, not yet counted
-)
 
 var _ scheduler.Job = (*Task)(nil)
 
-// New returns the escalation task working on pool.
+// New returns the escalation task working on pool, with opts.WithDefaults(). Options that
+// Validate rejects are a programming error (configuration is validated before anything starts):
+// New panics on them.
 func New(pool *pgxpool.Pool, opts Options) *Task {
-	size := opts.BatchSize
-	if size <= 0 {
-		size = DefaultBatchSize
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		panic(err)
 	}
-	return &Task{pool: pool, deliveries: opts.Deliveries, batchSize: size, stopMargin: defaultStopMargin, metrics: newMetrics(opts.Registerer)}
+	return &Task{pool: pool, deliveries: opts.Deliveries, batchSize: opts.BatchSize, stopMargin: defaultStopMargin, metrics: newMetrics(opts.Registerer)}
 }
 
 // Name is the job's name: "escalation".
@@ -73,10 +91,15 @@ func (t *Task) Name() string { return "escalation" }
 // left, ctx is done, or ctx's deadline is near. Each alert moves at most one step: once paged, it
 // is due again only at now + the step's delay, or (a step that paged nobody) a microsecond after
 // now, never at now. The summary counts committed work only; a batch cut by ctx leaves no trace
-// and its alerts are escalated by the next run.
+// and its alerts are escalated by the next run. A now outside the supported range
+// (civil.CheckRange) fails the run before it writes anything: every instant the task writes is
+// now or later, and none may leave the range.
 func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
 	log := scheduler.Logger(ctx)
 	var total counts
+	if err := civil.CheckRange(now); err != nil {
+		return total.summary(), fmt.Errorf("escalation: now: %w", err)
+	}
 	// The oldest due alert the run claimed (zero: none was due); the lag gauge is set from it
 	// when the run ends, however it ends.
 	var oldestDue time.Time
@@ -109,7 +132,7 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 			s["stopped_before_deadline"] = true
 			return s, ackErr
 		}
-		outcomes, pages, enq, err := t.runBatch(ctx, now, batch, resolved, &oldestDue)
+		outcomes, pages, enq, err := t.runBatch(ctx, now, resolved, &oldestDue)
 		if err != nil {
 			return total.summary(), errors.Join(ackErr, fmt.Errorf("escalation: batch %d: %w", batch, err))
 		}
@@ -148,7 +171,7 @@ func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]ackEvent, e
 // the pages it inserted once committed (none: nothing was due). It resolves only the schedules
 // no earlier batch of the run resolved (resolved keeps the run's answers), and the claim sets
 // *oldestDue (see claim).
-func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, resolved resolutions, oldestDue *time.Time) ([]outcome, []insertedPage, delivery.Enqueued, error) {
+func (t *Task) runBatch(ctx context.Context, now time.Time, resolved resolutions, oldestDue *time.Time) ([]outcome, []insertedPage, delivery.Enqueued, error) {
 	var enq delivery.Enqueued
 	// Begun through the scheduler: it cannot commit once this run has lost its job lock.
 	tx, err := scheduler.Begin(ctx, t.pool)
@@ -163,14 +186,13 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, resolved 
 	if err != nil || len(alerts) == 0 {
 		return nil, nil, enq, err
 	}
-	t.at(ctx, hookClaimed, batch)
-	data, err := load(ctx, tx, alerts, now, resolved)
+	decisions, data, err := load(ctx, tx, alerts, now, resolved)
 	if err != nil {
 		return nil, nil, enq, err
 	}
-	outcomes := make([]outcome, len(alerts))
-	for i, a := range alerts {
-		outcomes[i] = plan(a, data, now)
+	outcomes := make([]outcome, len(decisions))
+	for i, d := range decisions {
+		outcomes[i] = plan(d, data, now)
 	}
 	pages, err := write(ctx, tx, outcomes, now)
 	if err != nil {
@@ -185,18 +207,10 @@ func (t *Task) runBatch(ctx context.Context, now time.Time, batch int, resolved 
 			return nil, nil, enq, err
 		}
 	}
-	t.at(ctx, hookWritten, batch)
 	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, enq, fmt.Errorf("commit: %w", err)
 	}
-	t.at(ctx, hookCommitted, batch)
 	return outcomes, pages, enq, nil
-}
-
-func (t *Task) at(ctx context.Context, point string, batch int) {
-	if t.hook != nil {
-		t.hook(ctx, point, batch)
-	}
 }
 
 // logBatch logs a committed batch: a line per escalated alert (info), per problem and per step
@@ -206,16 +220,16 @@ func logBatch(log *slog.Logger, batch int, outcomes []outcome, c counts) {
 		a := o.Alert
 		for _, ev := range o.Events {
 			switch ev.Kind {
-			case eventError, eventBadPolicy, eventNoPolicy:
+			case vocab.EventError, vocab.EventBadPolicy, vocab.EventNoPolicy:
 				log.Warn("alert escalation problem", "tenant_id", a.TenantID, "alert_id", a.ID, "event", ev.Kind, "details", ev.Details)
-			case eventNoOneOnCall:
+			case vocab.EventNoOneOnCall:
 				log.Warn("nobody on call", "tenant_id", a.TenantID, "alert_id", a.ID, "schedule_id", ev.Details["schedule_id"])
-			case eventPolicyExhausted:
+			case vocab.EventPolicyExhausted:
 				log.Info("escalation policy exhausted", "tenant_id", a.TenantID, "alert_id", a.ID, "loop", o.Loop)
-			case eventNobodyPaged:
+			case vocab.EventNobodyPaged:
 				log.Warn("escalation step paged nobody; the next step is due at once", "tenant_id", a.TenantID, "alert_id", a.ID,
 					"step", *o.Step, "loop", o.Loop, "pass", o.Pass)
-			case eventEscalated:
+			case vocab.EventEscalated:
 				args := []any{"tenant_id", a.TenantID, "alert_id", a.ID, "step", *o.Step, "loop", o.Loop, "pass", o.Pass,
 					"responder_ids", o.Paged, "schedule_ids", o.ScheduleIDs}
 				if r, ok := ev.Details["restart"]; ok {

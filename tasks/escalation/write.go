@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // The batch's writes: three statements whatever its size, each reading its rows from arrays
@@ -15,14 +17,13 @@ import (
 // created_at, its first attempt, the event's at and the alert's last_escalated_at agree with
 // each other and with next_escalation_at, and tests drive them all.
 const (
-	// insertNotificationsSQL returns the pages it inserted: a page already in the outbox (same
-	// alert, pass, loop, step and responder) is not inserted again, and the step's event names
-	// only the pages returned here. Their ids are what a delivery queued in the same
-	// transaction refers to.
+	// insertNotificationsSQL returns the pages it inserted, whose ids the deliveries queued in the
+	// same transaction refer to. The plan left out the pages the outbox already holds (see
+	// loadPaged), so a conflict on the outbox's key means the plan was wrong: write fails then.
 	insertNotificationsSQL = `
 insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_pass, escalation_loop, escalation_step,
                            schedule_id, status, next_attempt_at, created_at)
-select u.tenant_id, u.alert_id, u.responder_id, 'escalation', u.pass, u.loop, u.step, u.schedule_id, 'pending', $8, $8
+select u.tenant_id, u.alert_id, u.responder_id, $9, u.pass, u.loop, u.step, u.schedule_id, $10, $8, $8
 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::bigint[])
      as u(tenant_id, alert_id, responder_id, pass, loop, step, schedule_id)
 on conflict (alert_id, escalation_pass, escalation_loop, escalation_step, responder_id) do nothing
@@ -53,14 +54,28 @@ type insertedPage struct {
 	ID, AlertID, ResponderID int64
 }
 
-// write stores the batch's outcomes, settling each (see outcome.settle) on the pages the outbox
-// took, and returns those pages.
+// write stores the batch's outcomes as planned and returns the pages it inserted.
 func write(ctx context.Context, tx pgx.Tx, outcomes []outcome, now time.Time) ([]insertedPage, error) {
 	var n struct {
 		tenants              []string
 		alerts, responders   []int64
 		passes, loops, steps []int32
 		schedules            []*int64
+	}
+	var e struct {
+		tenants, details []string
+		kinds            []vocab.Event
+		alerts           []int64
+		passes, loops    []int32
+		steps            []*int32
+	}
+	var u struct {
+		alerts             []int64
+		steps              []*int32
+		loops, passes      []int32
+		policies           []*int64
+		rewound, escalated []bool
+		next               []*time.Time
 	}
 	for _, o := range outcomes {
 		for _, p := range o.Pages {
@@ -72,41 +87,6 @@ func write(ctx context.Context, tx pgx.Tx, outcomes []outcome, now time.Time) ([
 			n.steps = append(n.steps, *o.Step) // a page always has a step
 			n.schedules = append(n.schedules, p.ScheduleID)
 		}
-	}
-	var inserted []insertedPage
-	if len(n.alerts) > 0 {
-		rows, err := tx.Query(ctx, insertNotificationsSQL, n.tenants, n.alerts, n.responders, n.passes, n.loops, n.steps, n.schedules, now)
-		if err != nil {
-			return nil, fmt.Errorf("insert notifications: %w", err)
-		}
-		inserted, err = pgx.CollectRows(rows, pgx.RowToStructByPos[insertedPage])
-		if err != nil {
-			return nil, fmt.Errorf("insert notifications: %w", err)
-		}
-	}
-	type key struct{ alert, responder int64 }
-	took := make(map[key]bool, len(inserted))
-	for _, p := range inserted {
-		took[key{p.AlertID, p.ResponderID}] = true
-	}
-
-	var e struct {
-		tenants, kinds, details []string
-		alerts                  []int64
-		passes, loops           []int32
-		steps                   []*int32
-	}
-	var u struct {
-		alerts             []int64
-		steps              []*int32
-		loops, passes      []int32
-		policies           []*int64
-		rewound, escalated []bool
-		next               []*time.Time
-	}
-	for i := range outcomes {
-		o := &outcomes[i]
-		o.settle(func(responder int64) bool { return took[key{o.Alert.ID, responder}] }, now)
 		for _, ev := range o.Events {
 			details, err := json.Marshal(ev.Details)
 			if err != nil {
@@ -130,6 +110,23 @@ func write(ctx context.Context, tx pgx.Tx, outcomes []outcome, now time.Time) ([
 		u.next = append(u.next, o.Next)
 	}
 
+	var inserted []insertedPage
+	if len(n.alerts) > 0 {
+		rows, err := tx.Query(ctx, insertNotificationsSQL, n.tenants, n.alerts, n.responders, n.passes, n.loops, n.steps, n.schedules, now,
+			vocab.PageEscalation, vocab.PagePending)
+		if err != nil {
+			return nil, fmt.Errorf("insert notifications: %w", err)
+		}
+		inserted, err = pgx.CollectRows(rows, pgx.RowToStructByPos[insertedPage])
+		if err != nil {
+			return nil, fmt.Errorf("insert notifications: %w", err)
+		}
+		// The alerts are locked by the claim and only their own escalation pages them, so the
+		// outbox holds nothing the plan did not read; anything else is a bug that must not commit.
+		if len(inserted) != len(n.alerts) {
+			return nil, fmt.Errorf("insert notifications: %d inserted of %d planned (the outbox held pages the plan did not know of)", len(inserted), len(n.alerts))
+		}
+	}
 	if len(e.alerts) > 0 {
 		if _, err := tx.Exec(ctx, insertEventsSQL, e.tenants, e.alerts, e.kinds, e.passes, e.loops, e.steps, e.details, now); err != nil {
 			return nil, fmt.Errorf("insert alert events: %w", err)

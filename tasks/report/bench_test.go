@@ -176,7 +176,7 @@ func explainAll(f *fixture) {
 		args []any
 	}{
 		{"alerts", report.AlertsSQL, []any{"bench", start, end}},
-		{"escalations", report.EscalationsSQL, []any{"bench", start, end}},
+		{"escalations", report.EscalationsSQL, append([]any{"bench", start, end}, report.EscalationEvents...)},
 		{"pages", report.PagesSQL, report.PagesArgs("bench", start, end, berlin)},
 		{"sources", report.SourcesSQL, []any{"bench", start, end, 5}},
 	} {

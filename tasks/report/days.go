@@ -72,6 +72,7 @@ func newDay(t *tenant, date civilDate, ordinal int) day {
 // just finished is day 1. It ends at the first instant of now's local date, so at or before now;
 // now's own date has not ended. A day that ended by the tenant's creation is none: no report
 // covers a day before the tenant existed (an old tenant, created_at null, has no such limit).
+// Nor is a day that starts before the supported range (civil.MinInstant).
 func candidateDays(t *tenant, now time.Time, n int) []day {
 	today := dateOf(now.In(t.loc))
 	out := make([]day, 0, n)
@@ -79,6 +80,9 @@ func candidateDays(t *tenant, now time.Time, n int) []day {
 		d := newDay(t, today.addDays(-i), i)
 		if t.createdAt != nil && !d.localEnd.After(*t.createdAt) {
 			break // and every older day
+		}
+		if d.localStart.Before(civil.MinInstant) {
+			break // outside the supported range, as every older day
 		}
 		out = append(out, d)
 	}

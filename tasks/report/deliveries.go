@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // DeliveryCount is one channel's deliveries of the period's pages, by outcome.
@@ -31,30 +33,32 @@ type UnreachedPage struct {
 // maxUnreached is how many unreached pages a report lists (it counts them all).
 const maxUnreached = 50
 
-// deliveriesSQL counts the deliveries of the period's pages by channel and status: the pages by
-// notifications_tenant_created_idx, their deliveries by the unique (notification_id, ...) key.
+// deliveriesSQL counts the deliveries of the period's pages by channel and status ($4 to $7:
+// sent, failed, cancelled, pending): the pages by notifications_tenant_created_idx, their
+// deliveries by the unique (notification_id, ...) key.
 const deliveriesSQL = `
 select d.kind,
-       count(*) filter (where d.status = 'sent'),
-       count(*) filter (where d.status = 'failed'),
-       count(*) filter (where d.status = 'cancelled'),
-       count(*) filter (where d.status = 'pending')
+       count(*) filter (where d.status = $4),
+       count(*) filter (where d.status = $5),
+       count(*) filter (where d.status = $6),
+       count(*) filter (where d.status = $7)
 from notifications n join deliveries d on d.notification_id = n.id
 where n.tenant_id = $1 and n.created_at >= $2 and n.created_at < $3
 group by d.kind
 order by d.kind`
 
-// unreachedSQL lists the period's failed pages (a failed page reached nobody: it would be sent
-// had any of its deliveries been), oldest first, with their total count.
+// unreachedSQL lists the period's failed pages ($5: the status failed; a failed page reached
+// nobody: it would be sent had any of its deliveries been), oldest first, with their total count.
 const unreachedSQL = `
 select n.id, n.alert_id, n.responder_id, coalesce(r.name, ''), n.created_at, coalesce(n.last_error, ''), count(*) over ()
 from notifications n left join responders r on r.id = n.responder_id
-where n.tenant_id = $1 and n.created_at >= $2 and n.created_at < $3 and n.status = 'failed'
+where n.tenant_id = $1 and n.created_at >= $2 and n.created_at < $3 and n.status = $5
 order by n.created_at, n.id
 limit $4`
 
 func queryDeliveries(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
-	rows, err := tx.Query(ctx, deliveriesSQL, d.tenant.id, d.start, d.end)
+	rows, err := tx.Query(ctx, deliveriesSQL, d.tenant.id, d.start, d.end,
+		vocab.DeliverySent, vocab.DeliveryFailed, vocab.DeliveryCancelled, vocab.DeliveryPending)
 	if err != nil {
 		return fmt.Errorf("deliveries: %w", err)
 	}
@@ -62,7 +66,7 @@ func queryDeliveries(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
 	if err != nil {
 		return fmt.Errorf("deliveries: %w", err)
 	}
-	rows, err = tx.Query(ctx, unreachedSQL, d.tenant.id, d.start, d.end, maxUnreached)
+	rows, err = tx.Query(ctx, unreachedSQL, d.tenant.id, d.start, d.end, maxUnreached, vocab.PageFailed)
 	if err != nil {
 		return fmt.Errorf("unreached pages: %w", err)
 	}

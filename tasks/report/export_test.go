@@ -8,8 +8,8 @@ func LocalInstant(year int, month time.Month, day, hour int, loc *time.Location)
 }
 
 // The report's aggregate statements, for the benchmark's EXPLAIN. Each takes the arguments of
-// its query function: tenant, period start, period end, then (pages) the hour buckets (see
-// PagesArgs) or (sources) the limit.
+// its query function: tenant, period start, period end, then (escalations) EscalationEvents,
+// (pages) the hour buckets (see PagesArgs) or (sources) the limit.
 var (
 	AlertsSQL      = alertsSQL
 	EscalationsSQL = escalationsSQL
@@ -17,8 +17,10 @@ var (
 	SourcesSQL     = sourcesSQL
 )
 
+// EscalationEvents are EscalationsSQL's arguments after the period.
+var EscalationEvents = escalationEvents
+
 // PagesArgs returns PagesSQL's arguments for tenant's period [start, end) in loc.
 func PagesArgs(tenant string, start, end time.Time, loc *time.Location) []any {
-	edges, buckets := hourBuckets(start, end, loc)
-	return []any{tenant, start, end, edges, buckets}
+	return pagesArgs(tenant, start, end, loc)
 }

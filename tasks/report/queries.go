@@ -3,8 +3,11 @@ package report
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // The report's aggregates: four statements per report here and two in deliveries.go, whatever
@@ -63,21 +66,25 @@ func queryAlerts(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
 
 // escalationsSQL reads the escalation task's events in one scan: a row per step (grouping set
 // (escalation_step)) and a total row (grouping set ()), which also counts exhausted policies (by
-// alert, in case one was recorded twice) and ack timeouts.
+// alert, in case one was recorded twice) and ack timeouts. $4 to $6 are the events escalated,
+// policy_exhausted and ack_timeout (escalationEvents).
 const escalationsSQL = `
 select grouping(escalation_step) = 1 as total_row,
        escalation_step,
-       count(*) filter (where event = 'escalated'),
-       count(distinct alert_id) filter (where event = 'policy_exhausted'),
-       count(*) filter (where event = 'ack_timeout')
+       count(*) filter (where event = $4),
+       count(distinct alert_id) filter (where event = $5),
+       count(*) filter (where event = $6)
 from alert_events
 where tenant_id = $1 and at >= $2 and at < $3
-  and event in ('escalated', 'policy_exhausted', 'ack_timeout')
+  and event in ($4, $5, $6)
 group by grouping sets ((escalation_step), ())
 order by total_row, escalation_step nulls last`
 
+// escalationEvents are escalationsSQL's $4 to $6.
+var escalationEvents = []any{vocab.EventEscalated, vocab.EventPolicyExhausted, vocab.EventAckTimeout}
+
 func queryEscalations(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
-	rows, err := tx.Query(ctx, escalationsSQL, d.tenant.id, d.start, d.end)
+	rows, err := tx.Query(ctx, escalationsSQL, append([]any{d.tenant.id, d.start, d.end}, escalationEvents...)...)
 	if err != nil {
 		return fmt.Errorf("escalations: %w", err)
 	}
@@ -107,16 +114,17 @@ func queryEscalations(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
 
 // pagesSQL counts notifications by responder and by hour bucket: $4 are the first instants of
 // the period's stretches of business, off and sleep hours, in order, and $5 their buckets (see
-// hourBuckets), so width_bucket finds each page's stretch. The stretches are disjoint and cover
-// the period, so the buckets sum to the total.
+// hourBuckets), so width_bucket finds each page's stretch; $6 to $8 name the buckets business,
+// off and sleep. The stretches are disjoint and cover the period, so the buckets sum to the
+// total.
 const pagesSQL = `
 select n.responder_id, coalesce(r.name, ''), n.total, n.business, n.off, n.sleep
 from (
     select responder_id,
            count(*) as total,
-           count(*) filter (where bucket = 'business') as business,
-           count(*) filter (where bucket = 'off') as off,
-           count(*) filter (where bucket = 'sleep') as sleep
+           count(*) filter (where bucket = $6) as business,
+           count(*) filter (where bucket = $7) as off,
+           count(*) filter (where bucket = $8) as sleep
     from (
         select responder_id, ($5::text[])[width_bucket(created_at, $4::timestamptz[])] as bucket
         from notifications
@@ -127,9 +135,14 @@ from (
 left join responders r on r.id = n.responder_id
 order by n.total desc, n.responder_id`
 
+// pagesArgs returns pagesSQL's arguments for tenant's period [start, end) in loc.
+func pagesArgs(tenant string, start, end time.Time, loc *time.Location) []any {
+	edges, buckets := hourBuckets(start, end, loc)
+	return []any{tenant, start, end, edges, buckets, bucketBusiness, bucketOff, bucketSleep}
+}
+
 func queryPages(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
-	edges, buckets := hourBuckets(d.start, d.end, d.tenant.loc)
-	rows, err := tx.Query(ctx, pagesSQL, d.tenant.id, d.start, d.end, edges, buckets)
+	rows, err := tx.Query(ctx, pagesSQL, pagesArgs(d.tenant.id, d.start, d.end, d.tenant.loc)...)
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}

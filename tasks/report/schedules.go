@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/oncall"
 )
 
@@ -62,7 +63,9 @@ func loadSchedules(ctx context.Context, q oncall.Querier, tenantID string, since
 // the set was loaded with.
 func (s scheduleSet) report(d day) []ScheduleReport {
 	loc := d.tenant.loc
-	until := localInstant(d.date.addDays(1+upcomingDays), 0, loc)
+	// The look ahead stops at the end of the supported range (the end is exclusive, so it may
+	// be that end).
+	until := minTime(localInstant(d.date.addDays(1+upcomingDays), 0, loc), civil.MaxInstant)
 	out := make([]ScheduleReport, 0, len(s.list))
 	for _, row := range s.list {
 		r := ScheduleReport{ID: row.id, Name: row.name, Problems: []string{}, OnCall: []OnCallTime{}, Gaps: []Gap{}, UpcomingGaps: []Gap{}, UpcomingUntil: until.In(loc)}

@@ -14,19 +14,40 @@ import (
 	"github.com/opsworker/opsworker/scheduler"
 )
 
-// DefaultCatchupDays is how many finished days back a run looks when Options.CatchupDays is not
-// positive (REPORT_CATCHUP_DAYS' default).
+// DefaultCatchupDays is how many finished days back a run looks when Options.CatchupDays is 0
+// (REPORT_CATCHUP_DAYS' default).
 const DefaultCatchupDays = 7
 
-// Options configure a Task.
+// MaxCatchupDays bounds Options.CatchupDays: a year of missing days.
+const MaxCatchupDays = 366
+
+// Options configure a Task. The zero value is valid: WithDefaults fills in what is left unset,
+// and Validate says what is wrong with the rest.
 type Options struct {
 	// Registerer receives the task's Prometheus counters; nil: no metrics.
 	Registerer prometheus.Registerer
 	// CatchupDays is how many finished local days back each tenant's missing reports are filled
-	// (REPORT_CATCHUP_DAYS): 1 means only the day just finished. Older days are never written,
-	// so a worker down for a month does not spend its first run on stale reports. <= 0:
-	// DefaultCatchupDays.
+	// (REPORT_CATCHUP_DAYS), 1 to MaxCatchupDays: 1 means only the day just finished. Older days
+	// are never written, so a worker down for a month does not spend its first run on stale
+	// reports. 0: DefaultCatchupDays.
 	CatchupDays int
+}
+
+// WithDefaults returns o with every unset option at its default.
+func (o Options) WithDefaults() Options {
+	if o.CatchupDays == 0 {
+		o.CatchupDays = DefaultCatchupDays
+	}
+	return o
+}
+
+// Validate returns an error naming the first option of o (after WithDefaults) that is out of
+// range, or nil.
+func (o Options) Validate() error {
+	if o.CatchupDays < 1 || o.CatchupDays > MaxCatchupDays {
+		return fmt.Errorf("report: CatchupDays %d: want 1 to %d (0: %d)", o.CatchupDays, MaxCatchupDays, DefaultCatchupDays)
+	}
+	return nil
 }
 
 // Task is the daily report task, a scheduler.Job. It is safe to run from several replicas at
@@ -43,13 +64,15 @@ var (
 	_ scheduler.Idler = (*Task)(nil)
 )
 
-// New returns the report task working on pool.
+// New returns the report task working on pool, with opts.WithDefaults(). Options that Validate
+// rejects are a programming error (configuration is validated before anything starts): New
+// panics on them.
 func New(pool *pgxpool.Pool, opts Options) *Task {
-	n := opts.CatchupDays
-	if n <= 0 {
-		n = DefaultCatchupDays
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		panic(err)
 	}
-	return &Task{pool: pool, catchup: n, metrics: newMetrics(opts.Registerer)}
+	return &Task{pool: pool, catchup: opts.CatchupDays, metrics: newMetrics(opts.Registerer)}
 }
 
 // Name is the job's name: "report".
@@ -71,9 +94,16 @@ type tenant struct {
 // the database does: the tenants, running jobs or missing days could not be read, a tenant's query
 // failed (after the other tenants were done), or ctx ended. Bad data alone (an unknown zone) does
 // not fail the run; the summary and opsworker_report_tenants_failed_total show it.
+//
+// Every instant a report holds stays inside the supported range (civil.CheckRange): a now outside
+// it fails the run before it reads anything, a day that would start before the range is not
+// reported, and the look ahead for gaps stops at the range's end.
 func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error) {
 	log := scheduler.Logger(ctx)
 	var c counts
+	if err := civil.CheckRange(now); err != nil {
+		return c.summary(), fmt.Errorf("report: now: %w", err)
+	}
 
 	tenants, err := loadTenants(ctx, t.pool)
 	if err != nil {
