@@ -4,15 +4,18 @@
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
-# Build: a static binary, stamped with its version, with zone data compiled in (time/tzdata).
+# Build: a static binary, stamped with its version and VCS revision (opsworker_build_info; the
+# build context has no .git, so the go command cannot record the revision itself), with zone
+# data compiled in (time/tzdata).
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
+ARG REVISION=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/opsworker ./cmd/opsworker
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/opsworker ./cmd/opsworker
 
 # Run: distroless static, no shell, non-root. The binary is its own health check.
 FROM ${RUNTIME_IMAGE} AS final

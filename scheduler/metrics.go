@@ -2,11 +2,15 @@ package scheduler
 
 import (
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the scheduler's Prometheus series. Tasks register their own counters beside them.
+// Metrics are the scheduler's Prometheus series, opsworker_job_*. They name the job in a label
+// called task, not job: job is the label Prometheus gives every series of a scrape (the scrape
+// job's name), and a series carrying its own job would need honor_labels in every scrape
+// configuration. Tasks register their own counters beside them.
 type Metrics struct {
 	runs        *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
@@ -24,33 +28,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsworker_job_runs_total",
-			Help: "Finished runs by job, outcome (succeeded, failed) and trigger (schedule, notify, manual).",
-		}, []string{"job", "outcome", "trigger"}),
+			Help: "Finished runs by task, outcome (succeeded, failed) and trigger (schedule, notify, manual).",
+		}, []string{"task", "outcome", "trigger"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "opsworker_job_run_duration_seconds",
 			Help:    "Duration of finished runs.",
 			Buckets: []float64{.005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
-		}, []string{"job"}),
+		}, []string{"task"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "opsworker_job_last_success_timestamp_seconds",
-			Help: "Unix time at which the last successful run of the job finished, in this process.",
-		}, []string{"job"}),
+			Help: "Unix time at which the last successful run of the task finished, in this process (0 until then).",
+		}, []string{"task"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsworker_job_skipped_total",
 			Help: "Firings not run, by reason: overlap (the previous run still runs in this process) or replica (another replica runs or has run the firing).",
-		}, []string{"job", "reason"}),
+		}, []string{"task", "reason"}),
 		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "opsworker_job_running",
 			Help: "Runs in progress in this process.",
-		}, []string{"job"}),
+		}, []string{"task"}),
 		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsworker_job_missed_total",
 			Help: "Firings that could not start: the database did not answer, or not in time to take the job lock.",
-		}, []string{"job"}),
+		}, []string{"task"}),
 		wakeups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsworker_job_wakeups_total",
 			Help: "Requests for a run soon (RunSoon: an escalation wake-up from a PostgreSQL notification), before coalescing.",
-		}, []string{"job"}),
+		}, []string{"task"}),
 		historyDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "opsworker_job_history_dropped_total",
 			Help: "Run history rows dropped from memory because the database did not answer for too long.",
@@ -97,4 +101,22 @@ func Counter(reg prometheus.Registerer, subsystem, name, help string) prometheus
 		panic(err) // a clash with a metric of another type is a programming error
 	}
 	return c
+}
+
+// RegisterIntervals registers opsworker_job_interval_seconds on reg: for each task whose spec is
+// not nil (nil: the task is off), the longest time between two firings of its spec after from
+// (Spec.LongestInterval). An alert on the age of a task's last success compares it with this,
+// whatever the spec (deploy/prometheus/rules.yml). The gauge is constant for the process's life:
+// it is registered before the scheduler exists, so it is there while the database is awaited.
+func RegisterIntervals(reg prometheus.Registerer, from time.Time, specs map[string]*Spec) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "opsworker_job_interval_seconds",
+		Help: "Longest time between two firings of the task's spec: how long a healthy task may go without a run.",
+	}, []string{"task"})
+	for name, spec := range specs {
+		if spec != nil {
+			g.WithLabelValues(name).Set(spec.LongestInterval(from).Seconds())
+		}
+	}
+	reg.MustRegister(g)
 }

@@ -60,6 +60,33 @@ func TestComposeMonitoringProfile(t *testing.T) {
 	if s, _ := p.GetService("prometheus"); s.Image != "prom/prometheus:test" || !strings.Contains(strings.Join(s.Command, " "), "--config.file=/etc/prometheus/prometheus.yml") {
 		t.Errorf("prometheus: image %q (want it from PROMETHEUS_IMAGE), command %v", s.Image, s.Command)
 	}
+	// The console's base URL reaches the rules' links: compose passes CONSOLE_URL, Prometheus
+	// expands it into the console_url external label, which prometheus.yml sets from it.
+	if s, _ := p.GetService("prometheus"); !slices.Contains(s.Command, "--enable-feature=expand-external-labels") ||
+		s.Environment["CONSOLE_URL"] == nil || *s.Environment["CONSOLE_URL"] != "http://127.0.0.1:8080" {
+		t.Errorf("prometheus: command %v, environment %v: want expand-external-labels and CONSOLE_URL", s.Command, s.Environment)
+	}
+	config, err := os.ReadFile("prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(config), "console_url: ${CONSOLE_URL}") || strings.Contains(string(config), "honor_labels:") {
+		t.Errorf("prometheus.yml: want the console_url external label from CONSOLE_URL, and no honor_labels:\n%s", config)
+	}
+	// The image is stamped with the revision: compose passes OPSWORKER_REVISION to the
+	// Dockerfile's REVISION (which the live test shows reaches opsworker_build_info).
+	withRevision, err := cli.NewProjectOptions([]string{filepath.Join(root, "compose.yaml")},
+		cli.WithWorkingDirectory(root), cli.WithName("opsworker"), cli.WithEnv([]string{"OPSWORKER_REVISION=abc123"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := withRevision.LoadProject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := rp.GetService("opsworker"); err != nil || s.Build == nil || s.Build.Args["REVISION"] == nil || *s.Build.Args["REVISION"] != "abc123" {
+		t.Errorf("compose does not pass OPSWORKER_REVISION as the build argument REVISION: %v", err)
+	}
 	graf := mounts("grafana")
 	if graf["/etc/grafana/provisioning"] != "deploy/grafana/provisioning" || graf["/etc/grafana/dashboards/opsworker.json"] != "deploy/grafana/opsworker.json" {
 		t.Errorf("grafana mounts %v", graf)
@@ -69,8 +96,8 @@ func TestComposeMonitoringProfile(t *testing.T) {
 		t.Errorf("the dashboard provider does not read /etc/grafana/dashboards: %v", err)
 	}
 	source, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "provisioning", "datasources", "prometheus.yml"))
-	if err != nil || !strings.Contains(string(source), "uid: prometheus") || !strings.Contains(string(source), "url: http://prometheus:9090") {
-		t.Errorf("the data source is not the prometheus service under the uid the dashboard names: %v", err)
+	if err != nil || !strings.Contains(string(source), "isDefault: true") || !strings.Contains(string(source), "url: http://prometheus:9090") {
+		t.Errorf("the data source is not the prometheus service, by default (the dashboard's datasource variable starts with it): %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,27 +27,43 @@ import (
 
 // grafanaVariables are what Grafana substitutes in the dashboard's expressions, with values
 // that select everything.
-var grafanaVariables = strings.NewReplacer(`$__rate_interval`, `1m`, `$__interval`, `1m`, `$__range`, `1h`, `"$job"`, `".+"`)
+var grafanaVariables = strings.NewReplacer(`$__rate_interval`, `1m`, `$__interval`, `1m`, `$__range`, `1h`, `"$task"`, `".+"`)
 
-// TestLiveExpressions builds opsworker, runs `opsworker serve` against a test database, starts
-// Debian's Prometheus scraping it with rules.yml loaded, and evaluates every rule's and every
-// dashboard panel's expression through Prometheus' HTTP API: each must evaluate without error,
-// and every series selector in it must match series that exist (no misspelt metric or label).
+// liveJob is the live test's scrape job: not "opsworker", since no rule or panel may depend on the
+// job's name.
+const liveJob = "ops-live"
+
+// consoleURL is the live Prometheus's console_url external label.
+const consoleURL = "https://console.test"
+
+// TestLiveExpressions builds opsworker with the Dockerfile's -ldflags, runs `opsworker serve`
+// against a test database, and checks what Prometheus sees of it:
+//   - `promtool check metrics` passes on its /metrics;
+//   - opsworker_build_info carries the version and revision the -ldflags stamped;
+//   - no series carries a job label of its own (which would need honor_labels): Prometheus
+//     scrapes it under a job of any name, without honor_labels;
+//   - every rule's and every dashboard panel's expression evaluates through Prometheus' HTTP API,
+//     and every series selector in it matches series that exist (no misspelt metric or label);
+//   - with a second, dead target in the scrape job (and every `for` shortened to 0s),
+//     OpsworkerReplicaDown fires for it alone and OpsworkerDown does not: a warning, not a page;
+//   - every alert's annotations render with absolute console links under the console_url
+//     external label, which Prometheus expands from CONSOLE_URL as compose's configuration has
+//     it.
 func TestLiveExpressions(t *testing.T) {
 	promBin := tool(t, "prometheus")
+	promtool := tool(t, "promtool")
 	if testing.Short() {
 		t.Skip("builds opsworker and starts Prometheus")
 	}
 	dir := t.TempDir()
-	rules, err := filepath.Abs("rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 
-	// opsworker, with both tasks firing every few seconds and delivery workers, so every series
-	// exists (they exist from start anyway: see README's Metrics).
+	// opsworker, stamped as the Dockerfile stamps it, with both tasks firing every few seconds
+	// and delivery workers, so every series exists (they exist from start anyway: see README's
+	// Metrics).
+	const version, revision = "v0.0.0-live", "0123456789abcdef0123456789abcdef01234567"
 	bin := filepath.Join(dir, "opsworker")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/opsworker")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath",
+		"-ldflags="+dockerfileLDFlags(t, map[string]string{"VERSION": version, "REVISION": revision}), "-o", bin, "./cmd/opsworker")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -88,22 +105,50 @@ func TestLiveExpressions(t *testing.T) {
 		t.Fatalf("opsworker did not start:\n%s", logText.String())
 	}
 
-	// Prometheus, scraping it every second, as compose's prometheus.yml does but for the target.
+	// Its /metrics, as Prometheus' own linter sees it.
+	resp, err := http.Get("http://" + target + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d %v", resp.StatusCode, err)
+	}
+	check := exec.Command(promtool, "check", "metrics")
+	check.Stdin = bytes.NewReader(exposition)
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics on opsworker's /metrics: %v\n%s", err, out)
+	}
+
+	// Prometheus, scraping it every second under a job of another name and without
+	// honor_labels, with a dead second target; the rules as rules.yml has them but for `for`.
+	rules := filepath.Join(dir, "rules.yml")
+	raw, err := os.ReadFile("rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, rules, regexp.MustCompile(`(?m)^(\s+for:) \S+$`).ReplaceAllString(string(raw), "$1 0s"))
+	render := filepath.Join(dir, "render.yml")
+	writeFile(t, render, renderRules(t))
+	dead := "127.0.0.1:" + freePort(t)
 	port := freePort(t)
 	config := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, config, fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
-rule_files: [%q]
+  external_labels:
+    console_url: ${CONSOLE_URL}
+rule_files: [%q, %q]
 scrape_configs:
-  - job_name: opsworker
-    honor_labels: true
+  - job_name: %s
     static_configs:
-      - targets: [%q]
-`, rules, target))
+      - targets: [%q, %q]
+`, rules, render, liveJob, target, dead))
 	var promLog safeBuffer
 	prom := exec.CommandContext(ctx, promBin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address=127.0.0.1:"+port, "--log.level=warn")
+		"--web.listen-address=127.0.0.1:"+port, "--log.level=warn", "--enable-feature=expand-external-labels")
+	prom.Env = append(os.Environ(), "CONSOLE_URL="+consoleURL)
 	prom.Stdout, prom.Stderr = &promLog, &promLog
 	prom.WaitDelay = 5 * time.Second
 	if err := prom.Start(); err != nil {
@@ -112,18 +157,25 @@ scrape_configs:
 	defer func() { cancel(); _ = prom.Wait() }()
 	api := promAPI{base: "http://127.0.0.1:" + port}
 
-	// Ready once opsworker has been scraped and every rule evaluated.
-	var loaded []ruleInfo
+	// Ready once opsworker has been scraped and every rule evaluated since: an evaluation before
+	// the first scrape sees no opsworker at all.
+	var (
+		loaded  []ruleInfo
+		scraped time.Time
+	)
 	if !eventually(60*time.Second, func() bool {
-		up, err := api.query(`up{job="opsworker"} == 1`)
-		if err != nil || len(up) != 1 {
+		if scraped.IsZero() {
+			if up, err := api.query(fmt.Sprintf(`up{job=%q, instance=%q} == 1`, liveJob, target)); err == nil && len(up) == 1 {
+				scraped = time.Now()
+			}
 			return false
 		}
-		if loaded, err = api.rules(); err != nil || len(loaded) == 0 {
+		var err error
+		if loaded, err = api.rules("opsworker"); err != nil || len(loaded) == 0 {
 			return false
 		}
 		for _, r := range loaded {
-			if r.Health != "ok" || r.LastEvaluation.IsZero() || r.LastEvaluation.Year() < 2000 {
+			if r.Health != "ok" || !r.LastEvaluation.After(scraped) {
 				return false
 			}
 		}
@@ -132,34 +184,36 @@ scrape_configs:
 		t.Fatalf("Prometheus did not scrape opsworker and evaluate the rules: %+v\n%s\n%s", loaded, promLog.String(), logText.String())
 	}
 
+	// The build, and the task label: no series of opsworker's keeps a job label of its own
+	// (Prometheus would have renamed it exported_job).
+	if n := api.count(fmt.Sprintf(`count(opsworker_build_info{job=%q, version=%q, revision=%q})`, liveJob, version, revision)); n != 1 {
+		series, _ := api.query(`opsworker_build_info`)
+		t.Errorf("opsworker_build_info does not carry the stamped version and revision: %s", series)
+	}
+	if clash, _ := api.query(`group by (__name__) ({exported_job!=""})`); len(clash) > 0 {
+		t.Errorf("series with a job label of their own (exported_job once scraped): %s", clash)
+	}
+	if n := api.count(`count(opsworker_job_runs_total{task="escalation"})`); n == 0 {
+		t.Error("opsworker_job_runs_total has no task label")
+	}
+
 	// The expressions: every rule Prometheus loaded (as many as rules.yml holds) and every
 	// target of every dashboard panel.
 	type named struct{ name, expr string }
 	var exprs []named
-	raw, _ := os.ReadFile("rules.yml")
-	if n := regexp.MustCompile(`(?m)^\s+- alert: `).FindAll(raw, -1); len(n) != len(loaded) || len(loaded) < 6 {
+	if n := regexp.MustCompile(`(?m)^\s+- alert: `).FindAll(raw, -1); len(n) != len(loaded) || len(loaded) < 10 {
 		t.Fatalf("Prometheus loaded %d rules, rules.yml has %d", len(loaded), len(n))
 	}
 	for _, r := range loaded {
 		exprs = append(exprs, named{"rule " + r.Name, r.Query})
 	}
-	var dash struct {
-		Panels []struct {
-			Title   string
-			Targets []struct{ Expr string }
-		}
-		Templating struct {
-			List []struct{ Definition string }
-		}
-	}
-	raw, err = os.ReadFile(filepath.Join("..", "grafana", "opsworker.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &dash); err != nil {
-		t.Fatalf("opsworker.json: %v", err)
-	}
+	dash := loadDashboard(t)
+	var panels int
 	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		panels++
 		if len(p.Targets) == 0 {
 			t.Errorf("panel %q has no query", p.Title)
 		}
@@ -167,8 +221,8 @@ scrape_configs:
 			exprs = append(exprs, named{"panel " + p.Title, grafanaVariables.Replace(tg.Expr)})
 		}
 	}
-	if len(dash.Panels) < 10 {
-		t.Errorf("the dashboard has %d panels", len(dash.Panels))
+	if panels < 15 {
+		t.Errorf("the dashboard has %d panels", panels)
 	}
 	for _, v := range dash.Templating.List { // label_values(metric, label)
 		if m := regexp.MustCompile(`^label_values\((\w+), *(\w+)\)$`).FindStringSubmatch(v.Definition); m != nil {
@@ -187,7 +241,126 @@ scrape_configs:
 			t.Errorf("the check passes %s", bad)
 		}
 	}
+
+	// The fleet: the dead target is a replica down, a warning; the live one keeps the fleet up.
+	// And every alert's annotations, rendered: absolute console links, runbook in the repository.
+	var alerts []alertInfo
+	if !eventually(30*time.Second, func() bool {
+		alerts, err = api.alerts()
+		return err == nil && slices.ContainsFunc(alerts, func(a alertInfo) bool {
+			return a.Labels["alertname"] == "OpsworkerReplicaDown" && a.State == "firing"
+		}) && len(renderedAlerts(alerts)) == len(loaded)
+	}) {
+		t.Fatalf("OpsworkerReplicaDown does not fire for the dead target, or the rendered alerts are missing: %+v\n%s", alerts, promLog.String())
+	}
+	for _, a := range alerts {
+		if a.Labels["render"] != "" {
+			continue
+		}
+		switch name := a.Labels["alertname"]; {
+		case name == "OpsworkerReplicaDown" && (a.Labels["instance"] != dead || a.Labels["severity"] != "warning"):
+			t.Errorf("OpsworkerReplicaDown for the wrong target or severity: %v", a.Labels)
+		case name == "OpsworkerDown":
+			t.Errorf("OpsworkerDown %s while a replica answers: %v", a.State, a.Labels)
+		}
+	}
+	for name, a := range renderedAlerts(alerts) {
+		if u := a.Annotations["runbook_url"]; u != runbooks+githubAnchor(name) {
+			t.Errorf("%s: runbook_url renders as %q", name, u)
+		}
+		if u, ok := a.Annotations["console_url"]; ok && !strings.HasPrefix(u, consoleURL+"/ui/") {
+			t.Errorf("%s: console_url renders as %q, want it under %s/ui/", name, u, consoleURL)
+		}
+	}
 	t.Logf("%d expressions checked against %d series of opsworker", len(exprs), api.count(`count({job=~".+"})`))
+}
+
+// dockerfileLDFlags returns the -ldflags of the Dockerfile's go build, with its build arguments
+// replaced by args: the live binary is stamped as the image is.
+func dockerfileLDFlags(t *testing.T, args map[string]string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`go build [^\n]*-ldflags="([^"]*)"`).FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("the Dockerfile's go build has no -ldflags")
+	}
+	flags := string(m[1])
+	for name, v := range args {
+		if !strings.Contains(flags, "${"+name+"}") {
+			t.Errorf("the Dockerfile's -ldflags do not stamp %s", name)
+		}
+		flags = strings.ReplaceAll(flags, "${"+name+"}", v)
+	}
+	return flags
+}
+
+// renderRules is a rule file in which every alert of rules.yml fires at once (expr vector(1),
+// labelled render), with its own annotations: Prometheus renders them as it would for the real
+// alert, external labels included.
+func renderRules(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("groups:\n  - name: render\n    rules:\n")
+	for _, r := range loadRules(t) {
+		if r.Alert == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "      - alert: %s\n        expr: vector(1)\n        labels: {render: \"1\"}\n        annotations:\n", r.Alert)
+		for name, text := range r.Annotations {
+			q, _ := json.Marshal(text) // a JSON string is a YAML double-quoted scalar
+			fmt.Fprintf(&b, "          %s: %s\n", name, q)
+		}
+	}
+	return b.String()
+}
+
+// renderedAlerts are the alerts of renderRules, firing, by name.
+func renderedAlerts(alerts []alertInfo) map[string]alertInfo {
+	out := map[string]alertInfo{}
+	for _, a := range alerts {
+		if a.Labels["render"] != "" && a.State == "firing" {
+			out[a.Labels["alertname"]] = a
+		}
+	}
+	return out
+}
+
+// dashboard is what the tests read of deploy/grafana/opsworker.json.
+type dashboard struct {
+	Panels []struct {
+		ID         int
+		Type       string
+		Title      string
+		Datasource *struct{ Type, UID string }
+		GridPos    struct{ X, Y, W, H int }
+		Targets    []struct {
+			Expr, LegendFormat string
+			Datasource         *struct{ Type, UID string }
+		}
+	}
+	Templating struct {
+		List []struct {
+			Name, Type, Definition string
+			Query                  any
+			Datasource             *struct{ Type, UID string }
+		}
+	}
+}
+
+func loadDashboard(t *testing.T) dashboard {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "grafana", "opsworker.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatalf("opsworker.json: %v", err)
+	}
+	return d
 }
 
 // promAPI asks Prometheus' HTTP API.
@@ -254,9 +427,11 @@ func (a promAPI) count(q string) int {
 	return 0
 }
 
-func (a promAPI) rules() ([]ruleInfo, error) {
+// rules returns the rules of the named group.
+func (a promAPI) rules(group string) ([]ruleInfo, error) {
 	var data struct {
 		Groups []struct {
+			Name  string     `json:"name"`
 			Rules []ruleInfo `json:"rules"`
 		} `json:"groups"`
 	}
@@ -265,9 +440,26 @@ func (a promAPI) rules() ([]ruleInfo, error) {
 	}
 	var out []ruleInfo
 	for _, g := range data.Groups {
-		out = append(out, g.Rules...)
+		if g.Name == group {
+			out = append(out, g.Rules...)
+		}
 	}
 	return out, nil
+}
+
+// alertInfo is an active (pending or firing) alert.
+type alertInfo struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+}
+
+func (a promAPI) alerts() ([]alertInfo, error) {
+	var data struct {
+		Alerts []alertInfo `json:"alerts"`
+	}
+	err := a.get("/api/v1/alerts", url.Values{}, &data)
+	return data.Alerts, err
 }
 
 // check evaluates expr and looks up each of its series selectors; it returns what is wrong.
