@@ -4,10 +4,12 @@ import (
 	"runtime"
 	"runtime/debug"
 
-	"github.com/IBM/pgxpoolprometheus"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/opsworker/opsworker/poolmetrics"
+	"github.com/opsworker/opsworker/scheduler"
 )
 
 // Build says which build is running: the version and VCS revision stamped at build time.
@@ -30,7 +32,7 @@ func newRegistry(b Build) *prometheus.Registry {
 
 // registerPool adds the pool's gauges (pgxpool_*, from pgxpool.Stat at each scrape).
 func registerPool(reg prometheus.Registerer, pool *pgxpool.Pool) {
-	reg.MustRegister(pgxpoolprometheus.NewCollector(pool, nil))
+	reg.MustRegister(poolmetrics.New(pool))
 }
 
 // buildInfo is the constant 1 labelled with what is running, so a dashboard can show versions
@@ -63,17 +65,8 @@ func (b Build) revision() string {
 
 // registerIntervals adds opsworker_job_interval_seconds: for each enabled task, the longest time
 // between two firings of its spec (from the configuration's load, a year ahead). An alert on a
-// job's last success compares its age with this, whatever the spec (see
+// task's last success compares its age with this, whatever the spec (see
 // deploy/prometheus/rules.yml).
 func registerIntervals(reg prometheus.Registerer, cfg *Config) {
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "opsworker_job_interval_seconds",
-		Help: "Longest time between two firings of the job's spec: how long a healthy job may go without a run.",
-	}, []string{"job"})
-	for _, td := range Tasks {
-		if spec := cfg.Specs[td.Name]; spec != nil {
-			g.WithLabelValues(td.Name).Set(spec.LongestInterval(cfg.Loaded).Seconds())
-		}
-	}
-	reg.MustRegister(g)
+	scheduler.RegisterIntervals(reg, cfg.Loaded, cfg.Specs)
 }

@@ -166,10 +166,10 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	code, metrics := get(t, base+"/metrics")
 	for _, want := range []string{
-		`opsworker_job_runs_total{job="escalation",outcome="succeeded",trigger="schedule"}`,
-		`opsworker_job_run_duration_seconds_bucket{job="report"`,
-		`opsworker_job_last_success_timestamp_seconds{job="escalation"}`,
-		`opsworker_job_skipped_total{job="escalation",reason="overlap"} 0`,
+		`opsworker_job_runs_total{outcome="succeeded",task="escalation",trigger="schedule"}`,
+		`opsworker_job_run_duration_seconds_bucket{task="report"`,
+		`opsworker_job_last_success_timestamp_seconds{task="escalation"}`,
+		`opsworker_job_skipped_total{reason="overlap",task="escalation"} 0`,
 		"opsworker_escalation_pages_total",
 		"opsworker_report_reports_written_total",
 		"go_goroutines",

@@ -94,16 +94,16 @@ func TestOneRegistryEntryIsATask(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`opsworker_job_runs_total{job="fake",outcome="succeeded",trigger="schedule"} 0`,
-		`opsworker_job_runs_total{job="fake",outcome="failed",trigger="notify"} 0`,
-		`opsworker_job_run_duration_seconds_count{job="fake"} 0`,
-		`opsworker_job_last_success_timestamp_seconds{job="fake"} 0`,
-		`opsworker_job_skipped_total{job="fake",reason="overlap"} 0`,
-		`opsworker_job_last_success_timestamp_seconds{job="escalation"} 0`,
-		`opsworker_job_run_duration_seconds_count{job="report"} 0`,
+		`opsworker_job_runs_total{outcome="succeeded",task="fake",trigger="schedule"} 0`,
+		`opsworker_job_runs_total{outcome="failed",task="fake",trigger="notify"} 0`,
+		`opsworker_job_run_duration_seconds_count{task="fake"} 0`,
+		`opsworker_job_last_success_timestamp_seconds{task="fake"} 0`,
+		`opsworker_job_skipped_total{reason="overlap",task="fake"} 0`,
+		`opsworker_job_last_success_timestamp_seconds{task="escalation"} 0`,
+		`opsworker_job_run_duration_seconds_count{task="report"} 0`,
 		`opsworker_build_info{goversion="go`,
-		`pgxpool_max_conns`,
-		`pgxpool_acquired_conns`,
+		`pgxpool_max_connections`,
+		`pgxpool_connections{state="acquired"}`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

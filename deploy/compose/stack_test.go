@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -75,7 +76,8 @@ func writeEnv(t *testing.T, vars map[string]string) string {
 	t.Helper()
 	all := images.vars()
 	all["OPSWORKER_VERSION"] = version
-	all["OPSWORKER_HOST_PORT"] = "0" // replicas and the developer's own stack never fight over 8080
+	all["OPSWORKER_REVISION"] = revision() // opsworker_build_info names the commit the image was built from
+	all["OPSWORKER_HOST_PORT"] = "0"       // replicas and the developer's own stack never fight over 8080
 	maps.Copy(all, vars)
 	var env strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(all)) {
@@ -86,6 +88,15 @@ func writeEnv(t *testing.T, vars map[string]string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// revision is the checkout's commit, or empty outside a git checkout.
+func revision() string {
+	out, err := exec.Command("git", "-C", repoRoot, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func (s *stack) down() {
