@@ -38,6 +38,9 @@ type Bars struct {
 	Format func(float64) string
 	// Counts makes the vertical axis whole numbers (see above).
 	Counts bool
+	// Durations makes the vertical axis seconds, in steps a clock has (250ms, 5s, 30s, 2m, 15m,
+	// 1h, …), printed by Format (default Seconds).
+	Durations bool
 }
 
 // Margins of the plot inside a chart: room for the vertical axis' labels at the left and the
@@ -75,14 +78,23 @@ func (b Bars) Layout() BarsLayout {
 		format = formatG
 	}
 	bottom := plot.Y + plot.H
-	if b.Counts {
+	switch {
+	case b.Counts || b.Durations:
 		step, n := countScale(top)
+		label := func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+		if b.Durations {
+			step, n = durationScale(top)
+			label = format
+			if b.Format == nil {
+				label = Seconds
+			}
+		}
 		out.Max = step * float64(n)
 		for i := range n + 1 {
 			v := step * float64(i)
-			out.Ticks = append(out.Ticks, Text{X: plot.X - 4, Y: bottom - v/out.Max*plot.H, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+			out.Ticks = append(out.Ticks, Text{X: plot.X - 4, Y: bottom - v/out.Max*plot.H, Label: label(v)})
 		}
-	} else {
+	default:
 		out.Max = niceCeil(top)
 		for _, f := range []float64{0, 0.5, 1} {
 			out.Ticks = append(out.Ticks, Text{X: plot.X - 4, Y: bottom - f*plot.H, Label: format(f * out.Max)})
@@ -140,6 +152,42 @@ func countScale(top float64) (step float64, n int) {
 			step = m * p
 			if n := math.Ceil(top / step); n <= maxCountTicks {
 				return step, int(n)
+			}
+		}
+	}
+}
+
+// clockSteps are the steps of a duration axis from a second up, in seconds; below a second
+// and beyond the last the steps are 1, 2 or 5 times a power of ten (of seconds, of days).
+var clockSteps = []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400}
+
+// durationScale returns the axis of durations up to top seconds, as countScale does counts.
+func durationScale(top float64) (step float64, n int) {
+	if top <= 0 {
+		return 1, 1
+	}
+	fits := func(step float64) (int, bool) {
+		n := math.Ceil(top/step - 1e-9)
+		return int(max(n, 1)), n <= maxCountTicks
+	}
+	if top < 1 {
+		for p := math.Pow(10, math.Floor(math.Log10(top))-1); ; p *= 10 {
+			for _, m := range []float64{1, 2, 5} {
+				if n, ok := fits(m * p); ok {
+					return m * p, n
+				}
+			}
+		}
+	}
+	for _, step := range clockSteps {
+		if n, ok := fits(step); ok {
+			return step, n
+		}
+	}
+	for p := 86400.0; ; p *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if n, ok := fits(m * p); ok {
+				return m * p, n
 			}
 		}
 	}

@@ -144,7 +144,7 @@ func TestStackUsesAsFewRowsAsOverlapNeeds(t *testing.T) {
 }
 
 func TestSeconds(t *testing.T) {
-	for v, want := range map[float64]string{0: "0", 0.0004: "400µs", 0.25: "250ms", 1.5: "1.5s", 125: "2m5s"} {
+	for v, want := range map[float64]string{0: "0", 0.0004: "400µs", 0.25: "250ms", 1.5: "1.5s", 125: "2m5s", 120: "2m", 3600: "1h", 5400: "1h30m", 3601: "1h0m1s"} {
 		if got := Seconds(v); got != want {
 			t.Errorf("Seconds(%v) = %q, want %q", v, got, want)
 		}
@@ -222,6 +222,30 @@ func TestTimelineLabelsWhole(t *testing.T) {
 	for in, want := range map[string]string{"": "", "a b": "a b", "abcdefghij": "abcd|efgh|ij", "ab cd ef": "ab|cd|ef", "abc  de": "abc|de"} {
 		if got := strings.Join(wrap(in, 4), "|"); got != want {
 			t.Errorf("wrap(%q, 4) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A duration axis steps as a clock does: at most five steps of a clock's units, from 0 to a
+// scale at or above the longest value.
+func TestBarsDurationsAxis(t *testing.T) {
+	for top, want := range map[float64]string{
+		0: "0 1s", 0.1: "0 20ms 40ms 60ms 80ms 100ms", 0.8: "0 200ms 400ms 600ms 800ms", 3: "0 1s 2s 3s",
+		141: "0 30s 1m 1m30s 2m 2m30s", 250: "0 1m 2m 3m 4m 5m", 500: "0 2m 4m 6m 8m 10m", 4000: "0 15m 30m 45m 1h 1h15m", 30000: "0 2h 4h 6h 8h 10h",
+	} {
+		l := Bars{Width: 200, Height: 128, Values: []float64{top}, Durations: true}.Layout()
+		var got []string
+		for _, tk := range l.Ticks {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("top %v: ticks %q, want %q", top, strings.Join(got, " "), want)
+		}
+	}
+	for top := 0.001; top < 3e6; top *= 1.07 {
+		step, n := durationScale(top)
+		if n < 1 || n > maxCountTicks || step*float64(n) < top*(1-1e-9) {
+			t.Fatalf("top %v: %d steps of %v", top, n, step)
 		}
 	}
 }
