@@ -244,7 +244,8 @@ var errNotFound = fmt.Errorf("not found")
 // The timeline's statements: each reads one alert's rows through an index that starts with
 // the alert (or, for deliveries, with its pages): alert_events_alert_idx, notifications_page_key,
 // the deliveries' unique (notification_id, contact_method_id), and River's GIN index on args
-// (river_job_args_index). PostgreSQL has no statistics for a containment test of a value
+// (river_job_args_index); then the names its rows refer to, and its policy, by primary key.
+// PostgreSQL has no statistics for a containment test of a value
 // computed per row and guesses that 1% of the queue matches, which makes a scan of the whole
 // queue, or a walk of its primary key for the newest match, look cheaper than the index; the
 // timeline's read-only transaction therefore disables sequential scans (timelineSettings), and
@@ -262,8 +263,8 @@ select n.id, n.responder_id, coalesce(r.name, ''), n.kind, n.schedule_id, n.esca
 from notifications n left join responders r on r.id = n.responder_id
 where n.alert_id = $1 order by n.created_at, n.id`
 	// The names of what the events refer to, by primary key.
-	timelineRespondersSQL = `select id, name from responders where id = any($1)`
-	timelinePoliciesSQL   = `select id, name from escalation_policies where id = any($1)`
+	timelineRespondersSQL = `select id, name, tenant_id from responders where id = any($1)`
+	timelinePoliciesSQL   = `select id, name, tenant_id from escalation_policies where id = any($1)`
 	timelineSchedulesSQL  = `select id, name, tenant_id from oncall_schedules where id = any($1)`
 	// The alert's policy with its steps and their targets, in order (the steps' primary key and
 	// escalation_step_targets_step_idx).
@@ -387,35 +388,18 @@ func (st store) timeline(ctx context.Context, id int64, now time.Time) (timeline
 	return out, nil
 }
 
-// readNames reads the names of ids' responders, policies and schedules: three statements.
+// readNames reads the names of ids' responders, policies and schedules: three statements, one
+// shape (id, name, tenant).
 func readNames(ctx context.Context, tx pgx.Tx, ids refs) (names, error) {
 	out := names{Responders: map[int64]string{}, Policies: map[int64]string{}, Schedules: map[int64]scheduleName{}}
 	for _, q := range []struct {
 		sql  string
 		ids  []int64
-		scan func(pgx.CollectableRow) error
+		keep func(id int64, name, tenantID string)
 	}{
-		{timelineRespondersSQL, ids.responders, func(r pgx.CollectableRow) error {
-			var id int64
-			var name string
-			err := r.Scan(&id, &name)
-			out.Responders[id] = name
-			return err
-		}},
-		{timelinePoliciesSQL, ids.policies, func(r pgx.CollectableRow) error {
-			var id int64
-			var name string
-			err := r.Scan(&id, &name)
-			out.Policies[id] = name
-			return err
-		}},
-		{timelineSchedulesSQL, ids.schedules, func(r pgx.CollectableRow) error {
-			var id int64
-			var s scheduleName
-			err := r.Scan(&id, &s.Name, &s.TenantID)
-			out.Schedules[id] = s
-			return err
-		}},
+		{timelineRespondersSQL, ids.responders, func(id int64, name, _ string) { out.Responders[id] = name }},
+		{timelinePoliciesSQL, ids.policies, func(id int64, name, _ string) { out.Policies[id] = name }},
+		{timelineSchedulesSQL, ids.schedules, func(id int64, name, tenantID string) { out.Schedules[id] = scheduleName{name, tenantID} }},
 	} {
 		if len(q.ids) == 0 {
 			continue
@@ -424,7 +408,9 @@ func readNames(ctx context.Context, tx pgx.Tx, ids refs) (names, error) {
 		if err != nil {
 			return out, err
 		}
-		if _, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{}, error) { return struct{}{}, q.scan(r) }); err != nil {
+		var id int64
+		var name, tenantID string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &name, &tenantID}, func() error { q.keep(id, name, tenantID); return nil }); err != nil {
 			return out, err
 		}
 	}

@@ -112,7 +112,7 @@ func plural(c counter, n int64) string {
 	return fmt.Sprintf(c.many, n)
 }
 
-// count reads a counter: JSON numbers come back from job_runs as float64, a run's own summary
+// count reads a counter: JSON numbers come back from the run history as float64, a run's own summary
 // holds ints.
 func count(v any) (int64, bool) {
 	switch n := v.(type) {
