@@ -3,9 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"time"
-
-	"github.com/opsworker/opsworker/civil"
 )
 
 // alertsShown is how many alerts the Alerts page lists, newest first.
@@ -27,9 +24,8 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, msg)
 		return
 	}
-	tenants, err := s.st.tenants(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	tenants, ok := s.pageTenants(w, r, tenantID)
+	if !ok {
 		return
 	}
 	alerts, err := s.st.alerts(r.Context(), tenantID, status, alertsShown)
@@ -37,64 +33,16 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	localise(alerts)
-	s.render(w, r, "alerts", "Alerts", alertsView{Tenants: tenants, Tenant: tenantID, Status: status,
+	loc := pageZone(tenantZone(tenants, tenantID), tenantZones(tenants))
+	s.render(w, r, "alerts", "Alerts", loc, alertsView{Tenants: tenants, Tenant: tenantID, Status: status,
 		Statuses: alertStatuses, Alerts: alerts, Limit: alertsShown})
 }
 
-// localise puts each alert's times in its tenant's zone, for display.
-func localise(alerts []alertRow) {
-	for i := range alerts {
-		localiseAlert(&alerts[i])
-	}
-}
-
-func localiseAlert(a *alertRow) {
-	loc, err := civil.LoadLocation(a.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	a.CreatedAt = a.CreatedAt.In(loc)
-	for _, p := range []*time.Time{a.AcknowledgedAt, a.ResolvedAt, a.LastEscalatedAt, a.NextEscalationAt} {
-		if p != nil {
-			*p = p.In(loc)
-		}
-	}
-}
-
-// localiseTimeline puts every time of an alert's timeline in its tenant's zone, for display.
-func localiseTimeline(tl *timeline) {
-	localiseAlert(&tl.Alert)
-	loc := tl.Alert.CreatedAt.Location()
-	in := func(ts ...*time.Time) {
-		for _, t := range ts {
-			if t != nil {
-				*t = t.In(loc)
-			}
-		}
-	}
-	for i := range tl.Events {
-		in(&tl.Events[i].At)
-	}
-	for i := range tl.Pages {
-		p := &tl.Pages[i]
-		in(&p.CreatedAt, p.SentAt)
-		for j := range p.Deliveries {
-			d := &p.Deliveries[j]
-			in(&d.CreatedAt, d.SentAt, d.FinishedAt)
-			if d.Job != nil {
-				for k := range d.Job.Errors {
-					in(&d.Job.Errors[k].At)
-				}
-			}
-		}
-	}
-}
-
-// alertView is one alert's page.
+// alertView is one alert's page: its timeline, each event said in English.
 type alertView struct {
 	timeline
-	Location *time.Location
+	Said    []phrase // Said[i] says Events[i]
+	Through []phrase // Through[i] says which schedule Pages[i] went through (empty: none)
 }
 
 func (s *Server) alertPage(w http.ResponseWriter, r *http.Request) {
@@ -112,8 +60,21 @@ func (s *Server) alertPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	localiseTimeline(&tl)
-	s.render(w, r, "alert", "Alert "+r.PathValue("id"), alertView{timeline: tl, Location: tl.Alert.CreatedAt.Location()})
+	loc := pageZone(tl.Alert.TimeZone, nil)
+	d := newDescriber(&tl, loc)
+	v := alertView{timeline: tl}
+	for _, e := range tl.Events {
+		v.Said = append(v.Said, d.describe(e))
+	}
+	for _, p := range tl.Pages {
+		var ph phrase
+		if p.ScheduleID != nil {
+			ph.text("on call for ")
+			d.schedule(&ph, *p.ScheduleID)
+		}
+		v.Through = append(v.Through, ph)
+	}
+	s.render(w, r, "alert", "Alert "+r.PathValue("id"), loc, v)
 }
 
 func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +83,9 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 	limit := p.intIn("limit", alertsShown, 1, 1000)
 	if msg := p.err(); msg != "" {
 		writeJSONError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if !s.apiTenant(w, r, tenantID) {
 		return
 	}
 	alerts, err := s.st.alerts(r.Context(), tenantID, status, limit)

@@ -69,10 +69,6 @@ func TestStoreQueryPlans(t *testing.T) {
 	yearOfRuns(t, f)
 	ctx := context.Background()
 	sqlAlerts := func(tenant, status string) (string, []any) { return alertsQuery(tenant, status, 100) }
-	var starts []time.Time
-	for h := range 24 {
-		starts = append(starts, local(2027, 5, 4, 0, 0).Add(time.Duration(h)*time.Hour))
-	}
 	type shape struct {
 		name, sql string
 		args      []any
@@ -81,7 +77,7 @@ func TestStoreQueryPlans(t *testing.T) {
 		settings  string // the statement's transaction's own settings
 	}
 	shapes := []shape{
-		{"alerts per hour", alertsPerHourSQL, []any{"acme", starts, starts[0], starts[0].Add(24 * time.Hour)}, "alerts", "alerts_tenant_created_idx", ""},
+		{"a tenant's reports", tenantReportsSQL, []any{fixtureNow.AddDate(0, 0, -30), fixtureNow, 500, "acme"}, "reports", "", ""},
 		{"timeline events", timelineEventsSQL, []any{f.alerts[0]}, "alert_events", "alert_events_alert_idx", timelineSettings},
 		{"timeline pages", timelinePagesSQL, []any{f.alerts[0]}, "notifications", "notifications_page_key", timelineSettings},
 		{"timeline deliveries", timelineDeliveriesSQL, []any{f.alerts[0], fixtureNow.Add(-riverJobsKept)}, "deliveries", "", timelineSettings},
@@ -114,6 +110,12 @@ func TestStoreQueryPlans(t *testing.T) {
 	sqltest(`insert into river_job (kind, args, max_attempts, state, queue, attempt, attempted_at, finalized_at)
 	         select 'delivery', jsonb_build_object('delivery_id', d.id), 10, 'completed', 'delivery', 1, d.created_at, d.created_at
 	         from deliveries d where d.contact_method_id = 1 and d.id > 100`)
+	// Three years of daily reports of 30 tenants.
+	sqltest(`insert into reports (tenant_id, kind, period_date, period_start, period_end, time_zone, generated_at, body, text)
+	         select t, 'daily', d::date, d, d + interval '1 day', 'UTC', d + interval '1 day',
+	                jsonb_build_object('alerts', jsonb_build_object('triggered', 3), 'pages', jsonb_build_object('total', 5)), ''
+	         from generate_series(1, 30) n, lateral (select case when n = 1 then 'acme' else 'load' || n end as t) x,
+	              generate_series($1::timestamptz - interval '3 years', $1::timestamptz - interval '4 days', interval '1 day') d`, fixtureNow)
 	sqltest(`analyze`)
 
 	conn, err := f.pool.Acquire(ctx)

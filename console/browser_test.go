@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/delivery"
 )
 
@@ -110,10 +111,22 @@ func TestConsoleInChromium(t *testing.T) {
 
 	visit("01-jobs", "/ui/jobs")
 	text := eval[string](t, tab, `document.body.innerText`)
-	for _, want := range []string{"escalation", "report", "@every 1m", "30 2 * * *", "2027-05-05 10:31:00 UTC", "2027-05-06 02:30:00 CEST",
-		"2028-03-26: 02:30 does not exist"} {
+	// The fixture's tenants are in two zones: the worker's pages are in UTC, and say so.
+	for _, want := range []string{"escalation", "report", "@every 1m", "30 2 * * *", "2027-05-05 10:31:00 UTC", "2027-05-06 00:30:00 UTC",
+		"2028-03-26: 02:30 does not exist", "Wed 2027-05-05 10:30 UTC · times in UTC", "in Europe/Berlin"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the Jobs page does not show %q", want)
+		}
+	}
+	// Run summaries are sentences: the manual escalation run's counters, the report run's.
+	said := eval[[]string](t, tab, `[...document.querySelectorAll('table.runs td.summary')].map(td => td.innerText)`)
+	if len(said) < 2 || said[0] != "1 page for 1 alert, 1 delivery queued, 1 alert exhausted its policy" ||
+		said[len(said)-1] != "3 reports written (1 of them for an earlier day)" {
+		t.Errorf("run summaries %q", said)
+	}
+	for _, s := range said {
+		if strings.ContainsAny(s, "{}\":_") {
+			t.Errorf("a run summary reads as data: %q", s)
 		}
 	}
 	if n := eval[int](t, tab, `document.querySelectorAll('#job-escalation .duration-chart rect.bar').length`); n != chartBuckets {
@@ -132,6 +145,17 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 
 	visit("03-oncall", "/ui/oncall?tenant=acme")
+	if clock := eval[string](t, tab, `document.querySelector('header .clock').innerText`); clock != "Wed 2027-05-05 12:30 CEST · times in Europe/Berlin" {
+		t.Errorf("the On-call page's clock says %q, want the tenant's zone", clock)
+	}
+	lanes := eval[[]string](t, tab, fmt.Sprintf(`[...document.querySelectorAll('#schedule-%d svg.timeline g.lane')].map(g => [...g.querySelectorAll('text.lane-label')].map(x => x.textContent).join(' '))`, f.sched))
+	if strings.Join(lanes, "|") != "Layer 2: Office hours|Layer 1: Daily|Overrides|On call" {
+		t.Errorf("lane labels %q", lanes)
+	}
+	// The timeline takes the card's whole width.
+	if r := eval[float64](t, tab, fmt.Sprintf(`document.querySelector('#schedule-%[1]d svg.timeline').getBoundingClientRect().width / document.querySelector('#schedule-%[1]d figure').getBoundingClientRect().width`, f.sched)); r < 0.99 {
+		t.Errorf("the timeline takes %.0f%% of its card's width", 100*r)
+	}
 	if who := eval[string](t, tab, fmt.Sprintf(`document.querySelector('#schedule-%d .now-on-call .who').innerText`, f.sched)); who != "Cleo" {
 		t.Errorf("on call now: %q, want Cleo", who)
 	}
@@ -153,10 +177,28 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	visit("05-alert", fmt.Sprintf("/ui/alerts/%d", f.alerts[0]))
 	text = eval[string](t, tab, `document.body.innerText`)
-	for _, want := range []string{"disk 95% full", "escalated", "policy_exhausted", "Anna", "HTTP 503 Service Unavailable", "attempt 2 of 10"} {
+	for _, want := range []string{"disk 95% full", "escalated", "policy_exhausted", "Anna", "HTTP 503 Service Unavailable", "attempt 2 of 10",
+		// The events in English, times in the tenant's zone, the policy's steps.
+		"Wed 2027-05-05 12:30 CEST · times in Europe/Berlin", "2027-05-04 02:10:00 CEST",
+		"Paged Anna (on call for Primary) — step 1 of Primary, then Ben; next escalation in 5 minutes, at 02:15.",
+		"Paged Ben — step 2 of Primary, then Ben; next escalation in 10 minutes, at 09:25.",
+		"Every step of Primary, then Ben was paged and nobody acknowledged: no more pages.",
+		"Step 1, on call for Primary; paged 2027-05-04 02:10:00 CEST", "Page whoever is on call for Primary, then wait 5 minutes."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the alert's page does not show %q", want)
 		}
+	}
+	for _, raw := range []string{"policy_id", "responder_ids", "UTC"} {
+		if strings.Contains(text, raw) {
+			t.Errorf("the alert's page shows %q", raw)
+		}
+	}
+	links := eval[[]string](t, tab, `[...document.querySelectorAll('td.said a')].map(a => a.innerText + '→' + a.getAttribute('href'))`)
+	if len(links) < 3 || !strings.HasPrefix(links[0], "Anna→#page-") || links[1] != fmt.Sprintf("Primary→/ui/oncall?tenant=acme#schedule-%d", f.sched) || links[2] != "Primary, then Ben→#policy" {
+		t.Errorf("event links %q", links)
+	}
+	if n := eval[int](t, tab, `document.querySelectorAll('#'+document.querySelector('td.said a').getAttribute('href').slice(1)).length`); n != 1 {
+		t.Errorf("the responder's link leads to %d pages", n)
 	}
 	if n := eval[int](t, tab, `document.querySelectorAll('table.deliveries tr.delivery.sent').length`); n != 1 {
 		t.Errorf("%d sent deliveries shown, want 1", n)
@@ -166,6 +208,14 @@ func TestConsoleInChromium(t *testing.T) {
 	if n := eval[int](t, tab, `document.querySelectorAll('table.reports tbody tr').length`); n != 2 {
 		t.Errorf("%d reports listed, want Monday's and Tuesday's", n)
 	}
+	// Each day's key numbers: alerts, MTTA, MTTR, pages, unreached.
+	if row := eval[[]string](t, tab, `[...document.querySelectorAll('table.reports tbody tr')[0].cells].map(c => c.innerText)`); strings.Join(row, "|") != "2027-05-04|acme|7|3m0s|50m0s|13|2|Europe/Berlin" {
+		t.Errorf("Tuesday's row %q", row)
+	}
+	if n := eval[int](t, tab, `document.querySelectorAll('#trend-alerts rect.bar').length`); n != 5 {
+		t.Errorf("the trend has %d bars, want one per date", n)
+	}
+	wholeTicks(t, tab, "#trend-alerts")
 	visit("07-report", "/ui/reports/acme/2027-05-04")
 	if n := eval[int](t, tab, `document.querySelectorAll('#alerts-per-hour rect.bar').length`); n != 24 {
 		t.Errorf("the alerts-per-hour chart has %d bars, want 24", n)
@@ -179,9 +229,33 @@ func TestConsoleInChromium(t *testing.T) {
 	if n := eval[int](t, tab, `document.querySelectorAll('#pages-by-hours rect.bar').length`); n != 3 {
 		t.Errorf("the pages chart has %d bars, want business, off and sleep", n)
 	}
+	wholeTicks(t, tab, "#alerts-per-hour")
+	wholeTicks(t, tab, "#pages-by-hours")
+	// The chart is the report's: an alert created into the reported day since changes nothing.
+	dbtest.Exec(t, f.pool, `insert into alerts (tenant_id, source, summary, created_at, next_escalation_at) values ('acme', 'late', 'late', $1, null)`,
+		local(2027, 5, 4, 14, 30))
+	b.visit("07-report", "/ui/reports/acme/2027-05-04")
+	if again := eval[[]float64](t, tab, `[...document.querySelectorAll('#alerts-per-hour rect.bar')].map(r => r.height.baseVal.value)`); fmt.Sprint(again) != fmt.Sprint(heights) {
+		t.Errorf("the chart follows the live alerts: %v, was %v", again, heights)
+	}
 
 	b.riverUI("08-river-ui", "/ui/river/jobs?state=completed")
+	b.backToConsole()
 	b.noViolations()
+}
+
+// wholeTicks checks that the count axis of the chart in figure sel has whole numbers only.
+func wholeTicks(t *testing.T, tab context.Context, sel string) {
+	t.Helper()
+	ticks := eval[[]string](t, tab, `[...document.querySelectorAll('`+sel+` text.tick')].map(x => x.textContent)`)
+	if len(ticks) < 2 {
+		t.Errorf("%s: ticks %q", sel, ticks)
+	}
+	for _, tk := range ticks {
+		if strings.ContainsAny(tk, ".,") {
+			t.Errorf("%s: tick %q is not a whole number", sel, tk)
+		}
+	}
 }
 
 // browser is a headless chromium with a tab signed in to a console on a fixture's database.
@@ -288,6 +362,26 @@ func (b *browser) riverUI(name, path string) {
 		t.Errorf("River UI does not list the delivery jobs:\n%s", eval[string](t, b.tab, `document.body.innerText`))
 	}
 	shoot(t, b.tab, b.dir, name)
+}
+
+// backToConsole follows River UI's link back to the console: it is on River UI's page, over
+// its layout, and leads to the Jobs page.
+func (b *browser) backToConsole() {
+	t := b.t
+	t.Helper()
+	link := eval[map[string]any](t, b.tab, `(() => { const a = document.querySelector('#opsworker-console'); if (!a) return {};
+		const r = a.getBoundingClientRect(), s = getComputedStyle(a);
+		return {href: a.getAttribute('href'), text: a.innerText, w: r.width, top: r.top, position: s.position,
+			hit: document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === a}; })()`)
+	if link["href"] != "/ui/jobs" || link["text"] != "← opsworker console" || link["position"] != "fixed" || link["hit"] != true {
+		t.Fatalf("River UI's link back to the console: %v", link)
+	}
+	if _, err := chromedp.Run(b.tab, chromedp.Evaluate[any](`document.querySelector('#opsworker-console').click()`)); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(t, b.tab, `location.pathname === '/ui/jobs' && document.readyState === 'complete' && document.querySelector('h1') !== null`) {
+		t.Errorf("the link led to %s", eval[string](t, b.tab, `location.href`))
+	}
 }
 
 // noViolations fails the test for each Content-Security-Policy message the tab logged.

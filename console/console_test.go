@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/oncall"
 )
 
@@ -244,12 +245,29 @@ func TestAPIRuns(t *testing.T) {
 	if failed != 7 { // 1,440 firings, every 181st failed
 		t.Errorf("%d failed runs, want 7", failed)
 	}
+	var texts struct {
+		Runs []struct {
+			Job         string
+			SummaryText string `json:"summary_text"`
+		}
+	}
+	f.getJSON(t, "/api/v1/runs?trigger=manual", 200, &texts)
+	said := map[string]string{}
+	for _, r := range texts.Runs {
+		if _, ok := said[r.Job]; !ok {
+			said[r.Job] = r.SummaryText
+		}
+	}
+	if said["escalation"] != "1 page for 1 alert, 1 delivery queued, 1 alert exhausted its policy" || said["report"] != "3 reports written (1 of them for an earlier day)" {
+		t.Errorf("summary texts %q", said)
+	}
 	f.getJSON(t, "/api/v1/runs?since=2027-05-05T10:00:00Z&until=2027-05-05T10:10:00Z&trigger=schedule", 200, &p)
 	if len(p.Runs) != 10 || p.NextCursor != nil {
 		t.Errorf("a window of ten minutes: %d runs", len(p.Runs))
 	}
 	for _, bad := range []string{"status=done", "trigger=cron", "limit=0", "limit=1001", "since=yesterday", "since=", "until=2300-01-01T00:00:00Z",
-		"since=1969-12-31T23:59:59Z", "since=2027-05-05T10:00:00Z&until=2027-05-05T09:00:00Z", "cursor=abc", "job=a&job=b", "jobs=escalation"} {
+		"since=1969-12-31T23:59:59Z", "since=2027-05-05T10:00:00Z&until=2027-05-05T09:00:00Z", "cursor=abc", "job=a&job=b", "jobs=escalation",
+		"job=foo"} {
 		var e struct{ Error string }
 		f.getJSON(t, "/api/v1/runs?"+bad, 400, &e)
 		if e.Error == "" {
@@ -296,10 +314,16 @@ func TestAPIOncall(t *testing.T) {
 
 func TestAPIReports(t *testing.T) {
 	f := newFixture(t)
-	var list struct{ Reports []reportRow }
+	var list struct{ Reports []reportListRow }
 	f.getJSON(t, "/api/v1/reports?from=2027-05-01&to=2027-05-05", 200, &list)
 	if len(list.Reports) != 3 || list.Reports[0].Date != "2027-05-04" {
 		t.Fatalf("reports %+v", list)
+	}
+	// Each report's key numbers, from its body: Tuesday's seven alerts, two acknowledged after 2
+	// and 4 minutes, one resolved after 50, thirteen pages, two of them unreached.
+	if r := list.Reports[0]; r.TenantID != "acme" || r.Alerts != 7 || r.Acknowledged != 2 || r.MTTASeconds == nil || *r.MTTASeconds != 180 ||
+		r.Resolved != 1 || *r.MTTRSeconds != 3000 || r.Pages != 13 || r.Unreached == nil || *r.Unreached != 2 {
+		t.Errorf("Tuesday's numbers %+v", r.reportNumbers)
 	}
 	f.getJSON(t, "/api/v1/reports?tenant=globex", 200, &list) // the last 31 days from the clock
 	if len(list.Reports) != 1 || list.Reports[0].TenantID != "globex" {
@@ -322,6 +346,13 @@ func TestAPIReports(t *testing.T) {
 		t.Fatalf("report %+v", one)
 	}
 	var e struct{ Error string }
+	// The hours are the body's: an alert created into the reported day since does not change them.
+	dbtest.Exec(t, f.pool, `insert into alerts (tenant_id, source, summary, created_at, next_escalation_at) values ('acme', 'late', 'late', $1, null)`,
+		local(2027, 5, 4, 14, 30))
+	f.getJSON(t, "/api/v1/reports/acme/2027-05-04", 200, &one)
+	if one.AlertsPerHour[14].Alerts != 3 {
+		t.Errorf("14h: %d alerts, want the report's 3", one.AlertsPerHour[14].Alerts)
+	}
 	f.getJSON(t, "/api/v1/reports/acme/2027-05-01", 404, &e)
 	for _, bad := range []string{"/api/v1/reports/acme/yesterday", "/api/v1/reports?from=2027-05-05&to=2027-05-01",
 		"/api/v1/reports?from=2025-01-01&to=2027-05-01", "/api/v1/reports?to=2300-01-01", "/api/v1/reports?limit=x"} {
@@ -354,4 +385,27 @@ func TestAPIAlerts(t *testing.T) {
 	f.getJSON(t, "/api/v1/alerts/999/timeline", 404, &e)
 	f.getJSON(t, "/api/v1/alerts/0/timeline", 400, &e)
 	f.getJSON(t, "/api/v1/alerts?status=open", 400, &e)
+}
+
+// A filter naming a tenant or a job that does not exist is a bad parameter, on the API and on
+// the pages: 400, saying which.
+func TestUnknownFilters(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/api/v1/runs?job=foo", "/api/v1/alerts?tenant=nope", "/api/v1/schedules?tenant=nope", "/api/v1/reports?tenant=nope"} {
+		var e struct{ Error string }
+		f.getJSON(t, path, 400, &e)
+		if !strings.Contains(e.Error, "foo") && !strings.Contains(e.Error, `tenant="nope": there is no such tenant`) {
+			t.Errorf("%s: %q", path, e.Error)
+		}
+	}
+	for _, path := range []string{"/ui/runs?job=foo", "/ui/alerts?tenant=nope", "/ui/oncall?tenant=nope", "/ui/reports?tenant=nope"} {
+		if rec := f.get(path); rec.Code != 400 || !strings.Contains(rec.Body.String(), "nope") && !strings.Contains(rec.Body.String(), "foo") {
+			t.Errorf("%s: %d", path, rec.Code)
+		}
+	}
+	for _, path := range []string{"/api/v1/runs?job=report", "/api/v1/alerts?tenant=globex", "/ui/oncall?tenant=globex", "/ui/runs?job=report"} {
+		if rec := f.get(path); rec.Code != 200 {
+			t.Errorf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+	}
 }

@@ -8,7 +8,9 @@
 // bcrypt hashes), answers 404 when no user is configured, carries a strict
 // Content-Security-Policy, and accepts GET and HEAD only.
 //
-// Handlers compute everything at the server's clock (Options.Now), so tests drive time. The run
-// history is read through package scheduler (which owns its table), schedules through package
-// oncall; the rest are index range scans of the schema's tables.
+// Pages are written for people: run summaries and alert events are said as sentences, with
+// names and links where the data holds ids, and every page shows its times in one zone, named in
+// its header (see pageZone). Handlers compute everything at the server's clock (Options.Now), so
+// tests drive time. The run history is read through package scheduler (which owns its table),
+// schedules through package oncall; the rest are index range scans of the schema's tables.
 package console

@@ -35,9 +35,9 @@ type jobView struct {
 	ChartFailed    int
 }
 
-// job reads what the Jobs page shows of j at now; with runs false only its last run and last
-// success (the API's answer).
-func (s *Server) job(ctx context.Context, j Job, now time.Time, full bool) (jobView, error) {
+// job reads what the Jobs page shows of j at now, its chart in zone loc; with full false only its
+// last run and last success (the API's answer).
+func (s *Server) job(ctx context.Context, j Job, now time.Time, full bool, loc *time.Location) (jobView, error) {
 	v := jobView{Name: j.Name, Variable: j.Variable, Off: j.Spec == nil, Location: time.UTC}
 	if j.Spec != nil {
 		v.Spec, v.Location = j.Spec.Text, j.Spec.Location
@@ -55,16 +55,12 @@ func (s *Server) job(ctx context.Context, j Job, now time.Time, full bool) (jobV
 		return v, err
 	}
 	v.Runs = page.Runs
-	for i := range v.Runs {
-		inZone(&v.Runs[i], v.Location)
-	}
 	last, err := scheduler.ListRuns(ctx, s.opts.Pool, scheduler.RunFilter{Job: j.Name, Status: "succeeded", Limit: 1})
 	if err != nil {
 		return v, err
 	}
 	if len(last.Runs) > 0 {
 		v.LastSuccess = &last.Runs[0]
-		inZone(v.LastSuccess, v.Location)
 	}
 	if !full {
 		return v, nil
@@ -73,22 +69,13 @@ func (s *Server) job(ctx context.Context, j Job, now time.Time, full bool) (jobV
 	if err != nil {
 		return v, err
 	}
-	v.Chart, v.ChartRuns, v.ChartFailed = durationChart(buckets, v.Location)
+	v.Chart, v.ChartRuns, v.ChartFailed = durationChart(buckets, loc)
 	return v, nil
-}
-
-// inZone puts a run's times in loc, for display.
-func inZone(r *scheduler.Run, loc *time.Location) {
-	for _, t := range []*time.Time{&r.ScheduledAt, &r.StartedAt, &r.FinishedAt} {
-		if !t.IsZero() {
-			*t = t.In(loc)
-		}
-	}
 }
 
 // durationChart draws each bucket's longest run; a bucket with a failed run is red.
 func durationChart(buckets []scheduler.DurationBucket, loc *time.Location) (chart.BarsLayout, int, int) {
-	b := chart.Bars{Width: 760, Height: 150, Format: chart.Seconds}
+	b := chart.Bars{Width: 1160, Height: 150, Durations: true}
 	runs, failed := 0, 0
 	for i, k := range buckets {
 		b.Values = append(b.Values, k.Max.Seconds())
@@ -116,24 +103,48 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, msg)
 		return
 	}
+	loc, err := s.workerZone(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var jobs []jobView
 	for _, j := range s.opts.Jobs {
-		v, err := s.job(r.Context(), j, now, true)
+		v, err := s.job(r.Context(), j, now, true, loc)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		jobs = append(jobs, v)
 	}
-	s.render(w, r, "jobs", "Jobs", jobs)
+	s.render(w, r, "jobs", "Jobs", loc, jobs)
 }
 
-// runsQuery reads a listing's filter from the query: job, status, trigger, since, until (RFC
-// 3339), limit and cursor.
-func runsQuery(q url.Values) (scheduler.RunFilter, string) {
+// workerZone is the zone of the pages about the worker itself (jobs, runs): the zone its
+// tenants share, else UTC.
+func (s *Server) workerZone(ctx context.Context) (*time.Location, error) {
+	tenants, err := s.st.tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pageZone("", tenantZones(tenants)), nil
+}
+
+// jobNames are the configured jobs' names, for a filter's check.
+func (s *Server) jobNames() []string {
+	names := make([]string, len(s.opts.Jobs))
+	for i, j := range s.opts.Jobs {
+		names[i] = j.Name
+	}
+	return names
+}
+
+// runsQuery reads a listing's filter from the query: job (one of jobs), status, trigger, since,
+// until (RFC 3339), limit and cursor.
+func runsQuery(q url.Values, jobs []string) (scheduler.RunFilter, string) {
 	p := newParams(q)
 	f := scheduler.RunFilter{
-		Job:     p.get("job"),
+		Job:     p.oneOf("job", jobs),
 		Status:  p.oneOf("status", scheduler.RunStatuses),
 		Trigger: p.oneOf("trigger", scheduler.RunTriggers),
 		Since:   p.instant("since", time.Time{}),
@@ -162,7 +173,7 @@ type runsView struct {
 }
 
 func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
-	f, msg := runsQuery(r.URL.Query())
+	f, msg := runsQuery(r.URL.Query(), s.jobNames())
 	if msg != "" {
 		s.errorPage(w, r, http.StatusBadRequest, msg)
 		return
@@ -172,16 +183,18 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := runsView{Filter: f, Statuses: scheduler.RunStatuses, Triggers: scheduler.RunTriggers, Runs: page.Runs}
-	for _, j := range s.opts.Jobs {
-		v.Jobs = append(v.Jobs, j.Name)
+	loc, err := s.workerZone(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	v := runsView{Filter: f, Jobs: s.jobNames(), Statuses: scheduler.RunStatuses, Triggers: scheduler.RunTriggers, Runs: page.Runs}
 	if !page.Next.IsZero() {
 		q := r.URL.Query()
 		q.Set("cursor", page.Next.String())
 		v.Next = "/ui/runs?" + q.Encode()
 	}
-	s.render(w, r, "runs", "Runs", v)
+	s.render(w, r, "runs", "Runs", loc, v)
 }
 
 // runJSON is a run as `opsworker run` prints it, plus its trigger.
@@ -196,10 +209,13 @@ type runJSON struct {
 	FinishedAt      *time.Time        `json:"finished_at"`
 	DurationSeconds *float64          `json:"duration_seconds"`
 	Summary         scheduler.Summary `json:"summary"`
+	// SummaryText says the summary as the console's pages do: "3 pages for 2 alerts, 2
+	// deliveries queued"; "nothing to do" for an idle run, "" without a summary.
+	SummaryText string `json:"summary_text"`
 }
 
 func toRunJSON(r scheduler.Run) runJSON {
-	out := runJSON{RunID: r.ID, Job: r.Job, Status: r.Status, StartedAt: r.StartedAt, Summary: r.Summary}
+	out := runJSON{RunID: r.ID, Job: r.Job, Status: r.Status, StartedAt: r.StartedAt, Summary: r.Summary, SummaryText: runSummary(r)}
 	if r.Trigger != "" {
 		out.Trigger = &r.Trigger
 	}
@@ -226,7 +242,7 @@ func toRunsJSON(runs []scheduler.Run) []runJSON {
 }
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
-	f, msg := runsQuery(r.URL.Query())
+	f, msg := runsQuery(r.URL.Query(), s.jobNames())
 	if msg != "" {
 		writeJSONError(w, http.StatusBadRequest, msg)
 		return
@@ -272,7 +288,7 @@ func (s *Server) apiJobs(w http.ResponseWriter, r *http.Request) {
 		Jobs []jobJSON `json:"jobs"`
 	}{Jobs: []jobJSON{}}
 	for _, j := range s.opts.Jobs {
-		v, err := s.job(r.Context(), j, now, false)
+		v, err := s.job(r.Context(), j, now, false, time.UTC)
 		if err != nil {
 			s.apiFail(w, r, err)
 			return

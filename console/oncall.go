@@ -21,19 +21,14 @@ const (
 	maxWindow = 366 * 24 * time.Hour
 )
 
-// palette is how many responder colours the style sheet has (classes p0 to p7); laneLabelRunes
-// is how much of a layer's name fits beside its lane.
-const (
-	palette        = 8
-	laneLabelRunes = 25
-)
+// palette is how many responder colours the style sheet has (classes p0 to p7).
+const palette = 8
 
 // scheduleView is one schedule on the On-call page.
 type scheduleView struct {
 	scheduleRow
 	Error    string // the schedule's data is invalid: nothing else is shown
 	Problems []string
-	Location *time.Location
 	OnCall   *oncall.Responder // now; nil: nobody (a gap)
 	Until    time.Time         // when the current shift (or gap) ends, within the timeline
 	From, To time.Time         // the timeline's window
@@ -57,9 +52,8 @@ func (s *Server) oncallPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, msg)
 		return
 	}
-	tenants, err := s.st.tenants(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	tenants, ok := s.pageTenants(w, r, tenantID)
+	if !ok {
 		return
 	}
 	rows, err := s.st.schedules(r.Context(), tenantID, schedulesShown)
@@ -79,27 +73,27 @@ func (s *Server) oncallPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := oncallView{Tenants: tenants, Tenant: tenantID, Limit: schedulesShown}
+	loc := pageZone(tenantZone(tenants, tenantID), tenantZones(tenants))
 	for _, row := range rows {
 		sv := scheduleView{scheduleRow: row}
 		if err := bad[row.ID]; err != nil {
 			sv.Error = err.Error()
 		} else {
-			sv = scheduleTimeline(row, loaded[row.ID], now)
+			sv = scheduleTimeline(row, loaded[row.ID], now, loc)
 		}
 		v.Schedules = append(v.Schedules, sv)
 	}
-	s.render(w, r, "oncall", "On-call", v)
+	s.render(w, r, "oncall", "On-call", loc, v)
 }
 
-// scheduleTimeline computes a schedule's view at now: who is on call, and a timeline of the
-// local days from today's midnight with a lane per layer (highest priority first), one for the
-// overrides and one for the final result, where gaps are red.
-func scheduleTimeline(row scheduleRow, sched *oncall.Schedule, now time.Time) scheduleView {
-	loc := sched.Location
+// scheduleTimeline computes a schedule's view at now, in the page's zone loc: who is on call,
+// and a timeline of the days from today's midnight with a lane per layer (highest priority
+// first), one for the overrides and one for the final result, where gaps are red.
+func scheduleTimeline(row scheduleRow, sched *oncall.Schedule, now time.Time, loc *time.Location) scheduleView {
 	y, m, d := now.In(loc).Date()
 	from := civil.Date(y, m, d, 0, 0, 0, 0, loc)
 	to := civil.Date(y, m, d+timelineDays, 0, 0, 0, 0, loc)
-	v := scheduleView{scheduleRow: row, Location: loc, Problems: sched.Problems, From: from, To: to}
+	v := scheduleView{scheduleRow: row, Problems: sched.Problems, From: from, To: to}
 	if r, ok := sched.OnCall(now); ok {
 		v.OnCall = &r
 	}
@@ -123,7 +117,7 @@ func scheduleTimeline(row scheduleRow, sched *oncall.Schedule, now time.Time) sc
 		out := make([]chart.Span, 0, len(shifts))
 		for _, sh := range shifts {
 			span := chart.Span{Start: sh.Start, End: sh.End}
-			when := sh.Start.Format("Mon 15:04") + " – " + sh.End.Format("Mon 15:04 MST")
+			when := sh.Start.In(loc).Format("Mon 15:04") + " – " + sh.End.In(loc).Format("Mon 15:04 MST")
 			if sh.Responder == nil {
 				span.Class, span.Label, span.Title = gapClass, gapLabel, "nobody: "+when
 			} else {
@@ -134,7 +128,7 @@ func scheduleTimeline(row scheduleRow, sched *oncall.Schedule, now time.Time) sc
 		return out
 	}
 
-	tl := chart.Timeline{From: from, To: to, Width: 980, LabelWidth: 170, RowHeight: 22, Now: now}
+	tl := chart.Timeline{From: from, To: to, Width: 1200, RowHeight: 22, Now: now}
 	for i := range timelineDays + 1 {
 		day := civil.Date(y, m, d+i, 0, 0, 0, 0, loc)
 		tl.Ticks = append(tl.Ticks, chart.Tick{At: day, Label: day.Format("Mon 01-02")})
@@ -142,13 +136,10 @@ func scheduleTimeline(row scheduleRow, sched *oncall.Schedule, now time.Time) sc
 	layers := slices.Clone(sched.Layers)
 	slices.SortStableFunc(layers, func(a, b oncall.Layer) int { return b.Priority - a.Priority })
 	for _, l := range layers {
-		alone := &oncall.Schedule{ID: sched.ID, Location: loc, Layers: []oncall.Layer{l}, Responders: sched.Responders}
+		alone := &oncall.Schedule{ID: sched.ID, Location: sched.Location, Layers: []oncall.Layer{l}, Responders: sched.Responders}
 		label := fmt.Sprintf("Layer %d", l.Priority)
 		if l.Name != "" {
 			label += ": " + l.Name
-		}
-		if r := []rune(label); len(r) > laneLabelRunes {
-			label = string(r[:laneLabelRunes-1]) + "…" // the lane's label column is 170 units wide
 		}
 		tl.Lanes = append(tl.Lanes, chart.Lane{Label: label, Class: "layer", Rows: [][]chart.Span{spans(alone.Shifts(from, to), "none", "")}})
 	}
@@ -185,6 +176,9 @@ func (s *Server) apiSchedules(w http.ResponseWriter, r *http.Request) {
 	limit := p.intIn("limit", 100, 1, 1000)
 	if msg := p.err(); msg != "" {
 		writeJSONError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if !s.apiTenant(w, r, tenantID) {
 		return
 	}
 	rows, err := s.st.schedules(r.Context(), tenantID, limit)

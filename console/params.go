@@ -135,3 +135,8 @@ func pathID(v string) (int64, bool) {
 	id, err := strconv.ParseInt(v, 10, 64)
 	return id, err == nil && id > 0
 }
+
+// unknownTenant is the 400 answer's message for a tenant filter that names no tenant.
+func unknownTenant(id string) string {
+	return fmt.Sprintf("tenant=%q: there is no such tenant", id)
+}

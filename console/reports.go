@@ -7,26 +7,29 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/console/chart"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
 // Listing bounds: the Reports page and /api/v1/reports list at most this many reports, over at
-// most a year of dates (the last 31 days by default).
+// most a year of dates (the last 30 days by default).
 const (
 	reportsShown    = 500
 	reportsMaxRange = 366
-	reportsDefault  = 31
+	reportsDefault  = 30
 )
 
-// reportsView is the Reports page.
+// reportsView is the Reports page: the listing, and its trend, a bar per date.
 type reportsView struct {
-	Tenants  []tenant
-	Tenant   string
-	From, To string
-	Reports  []reportRow
-	Limit    int
+	Tenants     []tenant
+	Tenant      string
+	From, To    string
+	Reports     []reportListRow
+	Limit       int
+	Days        int
+	Total       reportNumbers // over the listing
+	AlertsChart chart.BarsLayout
+	MTTAChart   chart.BarsLayout
 }
 
 // reportsQuery reads a listing's tenant and date range.
@@ -48,9 +51,8 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, msg)
 		return
 	}
-	tenants, err := s.st.tenants(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	tenants, ok := s.pageTenants(w, r, tenantID)
+	if !ok {
 		return
 	}
 	rows, err := s.st.reports(r.Context(), tenantID, from, to, reportsShown)
@@ -58,8 +60,64 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "reports", "Reports", reportsView{Tenants: tenants, Tenant: tenantID,
-		From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Reports: rows, Limit: reportsShown})
+	v := reportsView{Tenants: tenants, Tenant: tenantID, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+		Reports: rows, Limit: reportsShown}
+	v.Days, v.Total, v.AlertsChart, v.MTTAChart = trend(rows, from, to)
+	loc := pageZone(tenantZone(tenants, tenantID), tenantZones(tenants))
+	s.render(w, r, "reports", "Reports", loc, v)
+}
+
+// trend sums the listed reports by date from from to to: the number of dates, the totals, and
+// two charts with a bar per date, alerts and the mean time to acknowledge (over every tenant
+// listed).
+func trend(rows []reportListRow, from, to time.Time) (int, reportNumbers, chart.BarsLayout, chart.BarsLayout) {
+	byDate := map[string]*reportNumbers{}
+	var total reportNumbers
+	for _, r := range rows {
+		d := byDate[r.Date]
+		if d == nil {
+			d = &reportNumbers{}
+			byDate[r.Date] = d
+		}
+		d.add(r.reportNumbers)
+		total.add(r.reportNumbers)
+	}
+	alerts := chart.Bars{Width: 600, Height: 170, Counts: true}
+	mtta := chart.Bars{Width: 600, Height: 170, Durations: true}
+	n := int(to.Sub(from).Hours()/24) + 1
+	every := max(1, (n+9)/10)
+	bar := func(b *chart.Bars, v float64, class, title string) {
+		b.Values, b.Classes, b.Titles = append(b.Values, v), append(b.Classes, class), append(b.Titles, title)
+	}
+	for i := range n {
+		date := from.AddDate(0, 0, i)
+		key := date.Format(time.DateOnly)
+		label := ""
+		if i%every == 0 {
+			label = date.Format("01-02")
+		}
+		alerts.Labels, mtta.Labels = append(alerts.Labels, label), append(mtta.Labels, label)
+		d := byDate[key]
+		switch {
+		case d == nil:
+			bar(&alerts, 0, "bar", key+": no report")
+			bar(&mtta, 0, "bar", key+": no report")
+			continue
+		case d.MTTASeconds == nil:
+			bar(&mtta, 0, "bar mtta", key+": no alert acknowledged")
+		default:
+			bar(&mtta, *d.MTTASeconds, "bar mtta", fmt.Sprintf("%s: mean %s over %s", key, seconds(*d.MTTASeconds),
+				plural(counter{one: "1 acknowledged alert", many: "%d acknowledged alerts"}, d.Acknowledged)))
+		}
+		bar(&alerts, float64(d.Alerts), "bar", fmt.Sprintf("%s: %s, %s", key, plural(counter{one: "1 alert", many: "%d alerts"}, d.Alerts),
+			plural(counter{one: "1 page", many: "%d pages"}, d.Pages)))
+	}
+	return n, total, alerts.Layout(), mtta.Layout()
+}
+
+// seconds says a number of seconds as a duration rounded to the second.
+func seconds(v float64) string {
+	return time.Duration(v * float64(time.Second)).Round(time.Second).String()
 }
 
 func (s *Server) apiReports(w http.ResponseWriter, r *http.Request) {
@@ -68,6 +126,9 @@ func (s *Server) apiReports(w http.ResponseWriter, r *http.Request) {
 	limit := p.intIn("limit", reportsShown, 1, 5000)
 	if msg := p.err(); msg != "" {
 		writeJSONError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if !s.apiTenant(w, r, tenantID) {
 		return
 	}
 	rows, err := s.st.reports(r.Context(), tenantID, from, to, limit)
@@ -85,17 +146,15 @@ type hourCount struct {
 	Alerts int64     `json:"alerts"`
 }
 
-// reportDetail is one report with its hourly alert counts.
+// reportDetail is one report with its hours: everything from its stored body.
 type reportDetail struct {
 	storedReport
-	Location *time.Location
-	Body     report.Body
-	Hours    []hourCount
+	Body  report.Body
+	Hours []hourCount // nil: the body has no alerts_per_hour (written before it did)
 }
 
-// reportDetail reads tenant's report of date and counts its period's alerts by hour: stored
-// bodies carry no per-hour counts, so they are counted from the alerts (one index range scan).
-// The hours start at the period's start; the last may be shorter.
+// reportDetail reads tenant's report of date; its hours are the body's alerts_per_hour, each
+// hour starting at the period's start, the last one cut at its end.
 func (s *Server) reportDetail(ctx context.Context, tenantID, date string) (reportDetail, error) {
 	d, err := parseDate(date)
 	if err != nil {
@@ -105,27 +164,17 @@ func (s *Server) reportDetail(ctx context.Context, tenantID, date string) (repor
 	if err != nil {
 		return reportDetail{}, err
 	}
-	out := reportDetail{storedReport: stored, Location: time.UTC}
-	if loc, err := civil.LoadLocation(stored.TimeZone); err == nil {
-		out.Location = loc
-	}
+	out := reportDetail{storedReport: stored}
 	if err := json.Unmarshal(stored.Body, &out.Body); err != nil {
 		return reportDetail{}, fmt.Errorf("report of %s for %s: body: %w", tenantID, date, err)
 	}
-	var starts []time.Time
-	for t := stored.PeriodStart; t.Before(stored.PeriodEnd); t = t.Add(time.Hour) {
-		starts = append(starts, t)
-	}
-	counts, err := s.st.alertsPerBucket(ctx, tenantID, starts, stored.PeriodEnd)
-	if err != nil {
-		return reportDetail{}, err
-	}
-	for i, t := range starts {
-		end := stored.PeriodEnd
-		if i+1 < len(starts) {
-			end = starts[i+1]
+	for i, n := range out.Body.AlertsPerHour {
+		start := stored.PeriodStart.Add(time.Duration(i) * time.Hour)
+		end := start.Add(time.Hour)
+		if end.After(stored.PeriodEnd) {
+			end = stored.PeriodEnd
 		}
-		out.Hours = append(out.Hours, hourCount{Start: t.In(out.Location), End: end.In(out.Location), Alerts: counts[i]})
+		out.Hours = append(out.Hours, hourCount{Start: start, End: end, Alerts: n})
 	}
 	return out, nil
 }
@@ -133,7 +182,7 @@ func (s *Server) reportDetail(ctx context.Context, tenantID, date string) (repor
 // reportView is one report's page.
 type reportView struct {
 	reportDetail
-	HourChart  chart.BarsLayout
+	HourChart  *chart.BarsLayout // nil: the report has no hours
 	PagesChart chart.BarsLayout
 }
 
@@ -155,27 +204,32 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	loc := loadZone(rd.TimeZone)
 	v := reportView{reportDetail: rd}
-	hours := chart.Bars{Width: 760, Height: 170}
-	for i, h := range rd.Hours {
-		hours.Values = append(hours.Values, float64(h.Alerts))
-		hours.Titles = append(hours.Titles, fmt.Sprintf("%s–%s: %d alerts", h.Start.Format("15:04"), h.End.Format("15:04 MST"), h.Alerts))
-		label := ""
-		if i%3 == 0 {
-			label = h.Start.Format("15h")
+	if rd.Hours != nil {
+		hours := chart.Bars{Width: 760, Height: 170, Counts: true}
+		for i, h := range rd.Hours {
+			hours.Values = append(hours.Values, float64(h.Alerts))
+			hours.Titles = append(hours.Titles, fmt.Sprintf("%s–%s: %s", h.Start.In(loc).Format("15:04"), h.End.In(loc).Format("15:04 MST"),
+				plural(counter{one: "1 alert", many: "%d alerts"}, h.Alerts)))
+			label := ""
+			if i%3 == 0 {
+				label = h.Start.In(loc).Format("15h")
+			}
+			hours.Labels = append(hours.Labels, label)
 		}
-		hours.Labels = append(hours.Labels, label)
+		l := hours.Layout()
+		v.HourChart = &l
 	}
-	v.HourChart = hours.Layout()
 	pg := rd.Body.Pages
-	v.PagesChart = chart.Bars{Width: 360, Height: 170,
+	v.PagesChart = chart.Bars{Width: 360, Height: 170, Counts: true,
 		Values:  []float64{float64(pg.BusinessHours), float64(pg.OffHours), float64(pg.SleepHours)},
 		Labels:  []string{"business", "off", "sleep"},
 		Classes: []string{"bar business", "bar off", "bar sleep"},
 		Titles: []string{fmt.Sprintf("business hours (Mon–Fri 08–18): %d pages", pg.BusinessHours),
 			fmt.Sprintf("off hours: %d pages", pg.OffHours), fmt.Sprintf("sleep hours (22–08): %d pages", pg.SleepHours)},
 	}.Layout()
-	s.render(w, r, "report", "Report "+rd.TenantID+" "+rd.Date, v)
+	s.render(w, r, "report", "Report "+rd.TenantID+" "+rd.Date, loc, v)
 }
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {

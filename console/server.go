@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,7 +107,7 @@ func (s *Server) routes() http.Handler {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
 	if s.opts.River != nil {
-		mux.Handle("/ui/river/", s.opts.River)
+		mux.Handle("/ui/river/", withBackLink(s.opts.River))
 	} else {
 		mux.HandleFunc("GET /ui/river/", func(w http.ResponseWriter, r *http.Request) {
 			s.errorPage(w, r, http.StatusNotFound, "River UI is not available in this process.")
@@ -181,13 +183,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 type view struct {
 	Page  string // the navigation entry to highlight
 	Title string
-	Now   time.Time
+	Now   time.Time      // in Zone
+	Zone  *time.Location // every time of the page is in it (see pageZone)
 	Data  any
 }
 
 // render executes page's template into a buffer first, so a failure halfway yields a clean error
-// page rather than half a page.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data any) {
+// page rather than half a page. Every time in data is shown in loc.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, loc *time.Location, data any) {
 	var buf bytes.Buffer
 	nav := page
 	switch page {
@@ -198,7 +201,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 	case "runs":
 		nav = "jobs"
 	}
-	if err := s.pages[page].ExecuteTemplate(&buf, "layout", view{Page: nav, Title: title, Now: s.now().UTC(), Data: data}); err != nil {
+	if loc == nil {
+		loc = time.UTC
+	}
+	v := view{Page: nav, Title: title, Now: s.now().In(loc), Zone: loc, Data: toZone(data, loc)}
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
 		s.fail(w, r, fmt.Errorf("render %s: %w", page, err))
 		return
 	}
@@ -209,7 +216,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 // errorPage answers a page request with status and a message for people.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	var buf bytes.Buffer
-	if err := s.pages["error"].ExecuteTemplate(&buf, "layout", view{Title: http.StatusText(status), Now: s.now().UTC(), Data: msg}); err != nil {
+	if err := s.pages["error"].ExecuteTemplate(&buf, "layout", view{Title: http.StatusText(status), Now: s.now().UTC(), Zone: time.UTC, Data: msg}); err != nil {
 		http.Error(w, msg, status)
 		return
 	}
@@ -238,6 +245,39 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.log.Error("console API request failed", "path", r.URL.Path, "error", err)
 	writeJSONError(w, http.StatusInternalServerError, "the database could not be read; the log says why")
+}
+
+// apiTenant checks an API request's tenant filter: none, or a tenant that exists; an unknown one
+// is answered 400, like any bad parameter. It reports whether the request goes on.
+func (s *Server) apiTenant(w http.ResponseWriter, r *http.Request, id string) bool {
+	if id == "" {
+		return true
+	}
+	_, err := s.st.tenantByID(r.Context(), id)
+	switch {
+	case errors.Is(err, errNotFound):
+		writeJSONError(w, http.StatusBadRequest, unknownTenant(id))
+		return false
+	case err != nil:
+		s.apiFail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// pageTenants reads the tenants for a page's filter and checks its tenant, id: none, or one of
+// them; an unknown one is answered 400. It reports whether the request goes on.
+func (s *Server) pageTenants(w http.ResponseWriter, r *http.Request, id string) ([]tenant, bool) {
+	tenants, err := s.st.tenants(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if id != "" && !slices.ContainsFunc(tenants, func(t tenant) bool { return t.ID == id }) {
+		s.errorPage(w, r, http.StatusBadRequest, unknownTenant(id))
+		return nil, false
+	}
+	return tenants, true
 }
 
 // writeJSON answers with v as JSON.
@@ -281,12 +321,6 @@ var funcs = template.FuncMap{
 		}
 		return t.Format("2006-01-02 15:04:05 MST")
 	},
-	"in": func(loc *time.Location, t time.Time) time.Time {
-		if loc == nil {
-			return t
-		}
-		return t.In(loc)
-	},
 	"span": oncall.Length,
 	"dur": func(d time.Duration) string {
 		switch {
@@ -321,18 +355,48 @@ var funcs = template.FuncMap{
 		}
 		return (time.Duration(*p * float64(time.Second))).Round(time.Second).String()
 	},
-	"json": func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err.Error()
-		}
-		return string(b)
+	"summary": runSummary,
+	// count says n things: "1 alert", "2 alerts".
+	"count": func(n int64, noun string) string {
+		return plural(counter{one: "1 " + noun, many: "%d " + noun + "s"}, n)
 	},
+	// step says an escalation position as people count: position 0 is step 1.
+	"step": func(v any) string {
+		switch p := v.(type) {
+		case int32:
+			return strconv.Itoa(int(p) + 1)
+		case *int32:
+			if p != nil {
+				return strconv.Itoa(int(*p) + 1)
+			}
+		}
+		return "—"
+	},
+	"mins": func(v any) string {
+		switch p := v.(type) {
+		case int32:
+			return minutes(strconv.Itoa(int(p)))
+		case *int32:
+			if p != nil {
+				return minutes(strconv.Itoa(int(*p)))
+			}
+		}
+		return "—"
+	},
+	"schedhref": scheduleHref,
+	// clock is the header's time: the page's instant in its zone.
+	"clock": func(t time.Time) string { return t.Format("Mon 2006-01-02 15:04 MST") },
 	"deref32": func(p *int32) string {
 		if p == nil {
 			return "—"
 		}
 		return fmt.Sprint(*p)
+	},
+	"deref64": func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
 	},
 	"str": func(p *string) string {
 		if p == nil {

@@ -38,6 +38,19 @@ func (st store) tenants(ctx context.Context) ([]tenant, error) {
 	return out, nil
 }
 
+// tenantByID reads tenant id; errNotFound when there is none.
+func (st store) tenantByID(ctx context.Context, id string) (tenant, error) {
+	t := tenant{ID: id}
+	err := st.pool.QueryRow(ctx, `select name, time_zone from tenants where id = $1`, id).Scan(&t.Name, &t.TimeZone)
+	if err == pgx.ErrNoRows {
+		return t, fmt.Errorf("tenant %q: %w", id, errNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("tenant: %w", err)
+	}
+	return t, nil
+}
+
 // Alert statuses, for validating a filter.
 var alertStatuses = []string{"triggered", "acknowledged", "resolved"}
 
@@ -185,6 +198,44 @@ type timeline struct {
 	Alert  alertRow   `json:"alert"`
 	Events []eventRow `json:"events"`
 	Pages  []pageRow  `json:"pages"`
+	// Names are the names of the responders, schedules and policies its events and pages
+	// name by id; Policy is the alert's policy (nil: none, or gone). The page says them.
+	Names  names       `json:"-"`
+	Policy *policyView `json:"-"`
+}
+
+// names are the names of rows the timeline refers to by id; a row that is gone has none.
+type names struct {
+	Responders map[int64]string
+	Policies   map[int64]string
+	Schedules  map[int64]scheduleName
+}
+
+// scheduleName is a schedule's name and tenant (for a link to it on the On-call page).
+type scheduleName struct {
+	Name, TenantID string
+}
+
+// policyView is an escalation policy with its steps, as the alert's page shows it.
+type policyView struct {
+	ID                int64
+	Name              string
+	RepeatCount       int32
+	AckTimeoutMinutes *int32
+	Steps             []stepView
+}
+
+// stepView is one step of a policy: its position, delay and targets.
+type stepView struct {
+	Position     int32
+	DelayMinutes int32
+	Targets      []targetView
+}
+
+// targetView is a step's target: a responder or a schedule, by id, and its name ("" when gone).
+type targetView struct {
+	ResponderID, ScheduleID int64
+	Name                    string
 }
 
 // errNotFound is wrapped by a lookup of something that does not exist.
@@ -193,7 +244,8 @@ var errNotFound = fmt.Errorf("not found")
 // The timeline's statements: each reads one alert's rows through an index that starts with
 // the alert (or, for deliveries, with its pages): alert_events_alert_idx, notifications_page_key,
 // the deliveries' unique (notification_id, contact_method_id), and River's GIN index on args
-// (river_job_args_index). PostgreSQL has no statistics for a containment test of a value
+// (river_job_args_index); then the names its rows refer to, and its policy, by primary key.
+// PostgreSQL has no statistics for a containment test of a value
 // computed per row and guesses that 1% of the queue matches, which makes a scan of the whole
 // queue, or a walk of its primary key for the newest match, look cheaper than the index; the
 // timeline's read-only transaction therefore disables sequential scans (timelineSettings), and
@@ -210,6 +262,22 @@ select n.id, n.responder_id, coalesce(r.name, ''), n.kind, n.schedule_id, n.esca
        n.escalation_step, n.status, n.attempts, n.last_error, n.created_at, n.sent_at
 from notifications n left join responders r on r.id = n.responder_id
 where n.alert_id = $1 order by n.created_at, n.id`
+	// The names of what the events refer to, by primary key.
+	timelineRespondersSQL = `select id, name, tenant_id from responders where id = any($1)`
+	timelinePoliciesSQL   = `select id, name, tenant_id from escalation_policies where id = any($1)`
+	timelineSchedulesSQL  = `select id, name, tenant_id from oncall_schedules where id = any($1)`
+	// The alert's policy with its steps and their targets, in order (the steps' primary key and
+	// escalation_step_targets_step_idx).
+	timelinePolicySQL = `
+select p.name, p.repeat_count, p.ack_timeout_minutes, s.position, s.delay_minutes,
+       t.responder_id, t.schedule_id, coalesce(r.name, sc.name, '')
+from escalation_policies p
+left join escalation_steps s on s.policy_id = p.id
+left join escalation_step_targets t on t.policy_id = s.policy_id and t.position = s.position
+left join responders r on r.id = t.responder_id
+left join oncall_schedules sc on sc.id = t.schedule_id
+where p.id = $1
+order by s.position, t.id`
 	timelineDeliveriesSQL = `
 select d.id, d.notification_id, d.contact_method_id, d.kind, d.status, d.attempts, d.last_error, d.response_code,
        d.created_at, d.sent_at, d.finished_at, j.id, j.state, j.attempt, j.max_attempts, j.errors
@@ -304,12 +372,86 @@ func (st store) timeline(ctx context.Context, id int64, now time.Time) (timeline
 				out.Pages[i].Deliveries = append(out.Pages[i].Deliveries, d)
 			}
 		}
+		if out.Names, err = readNames(ctx, tx, referredIDs(out)); err != nil {
+			return err
+		}
+		if out.Alert.EscalationPolicyID != nil {
+			if out.Policy, err = readPolicy(ctx, tx, *out.Alert.EscalationPolicyID); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return timeline{}, fmt.Errorf("alert timeline: %w", err)
 	}
 	return out, nil
+}
+
+// readNames reads the names of ids' responders, policies and schedules: three statements, one
+// shape (id, name, tenant).
+func readNames(ctx context.Context, tx pgx.Tx, ids refs) (names, error) {
+	out := names{Responders: map[int64]string{}, Policies: map[int64]string{}, Schedules: map[int64]scheduleName{}}
+	for _, q := range []struct {
+		sql  string
+		ids  []int64
+		keep func(id int64, name, tenantID string)
+	}{
+		{timelineRespondersSQL, ids.responders, func(id int64, name, _ string) { out.Responders[id] = name }},
+		{timelinePoliciesSQL, ids.policies, func(id int64, name, _ string) { out.Policies[id] = name }},
+		{timelineSchedulesSQL, ids.schedules, func(id int64, name, tenantID string) { out.Schedules[id] = scheduleName{name, tenantID} }},
+	} {
+		if len(q.ids) == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, q.sql, q.ids)
+		if err != nil {
+			return out, err
+		}
+		var id int64
+		var name, tenantID string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &name, &tenantID}, func() error { q.keep(id, name, tenantID); return nil }); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// readPolicy reads policy id with its steps; nil when it is gone.
+func readPolicy(ctx context.Context, tx pgx.Tx, id int64) (*policyView, error) {
+	rows, err := tx.Query(ctx, timelinePolicySQL, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var p *policyView
+	for rows.Next() {
+		var name string
+		var repeat int32
+		var ackTimeout, position, delay *int32
+		var responderID, scheduleID *int64
+		var target string
+		if err := rows.Scan(&name, &repeat, &ackTimeout, &position, &delay, &responderID, &scheduleID, &target); err != nil {
+			return nil, err
+		}
+		if p == nil {
+			p = &policyView{ID: id, Name: name, RepeatCount: repeat, AckTimeoutMinutes: ackTimeout}
+		}
+		if position == nil {
+			continue // a policy without steps
+		}
+		if n := len(p.Steps); n == 0 || p.Steps[n-1].Position != *position {
+			p.Steps = append(p.Steps, stepView{Position: *position, DelayMinutes: *delay})
+		}
+		step := &p.Steps[len(p.Steps)-1]
+		switch {
+		case responderID != nil:
+			step.Targets = append(step.Targets, targetView{ResponderID: *responderID, Name: target})
+		case scheduleID != nil:
+			step.Targets = append(step.Targets, targetView{ScheduleID: *scheduleID, Name: target})
+		}
+	}
+	return p, rows.Err()
 }
 
 // scheduleRow is a row of oncall_schedules.
@@ -352,25 +494,82 @@ type reportRow struct {
 	GeneratedAt time.Time `json:"generated_at"`
 }
 
-// reports lists daily reports with a local date in [from, to], newest first, of one tenant when
-// given (reports' unique (tenant_id, kind, period_date)).
-func (st store) reports(ctx context.Context, tenantID string, from, to time.Time, limit int) ([]reportRow, error) {
-	sql := `select tenant_id, period_date, period_start, period_end, time_zone, generated_at from reports
+// reportNumbers are a report's key numbers, read from its body: alerts triggered, mean times
+// to acknowledge and resolve (null without any), pages, and pages that reached nobody (null in
+// reports written before the body counted them).
+type reportNumbers struct {
+	Alerts       int64    `json:"alerts"`
+	Acknowledged int64    `json:"acknowledged"` // the alerts the mean time to acknowledge is over
+	MTTASeconds  *float64 `json:"mtta_seconds"`
+	Resolved     int64    `json:"resolved"` // the alerts the mean time to resolve is over
+	MTTRSeconds  *float64 `json:"mttr_seconds"`
+	Pages        int64    `json:"pages"`
+	Unreached    *int64   `json:"unreached"`
+}
+
+// add adds o's numbers to n: counts add up, means are weighted by the alerts they are over.
+func (n *reportNumbers) add(o reportNumbers) {
+	mean := func(m *float64, count int64, om *float64, ocount int64) *float64 {
+		switch {
+		case om == nil || ocount == 0:
+			return m
+		case m == nil || count == 0:
+			v := *om
+			return &v
+		}
+		v := (*m*float64(count) + *om*float64(ocount)) / float64(count+ocount)
+		return &v
+	}
+	n.MTTASeconds = mean(n.MTTASeconds, n.Acknowledged, o.MTTASeconds, o.Acknowledged)
+	n.MTTRSeconds = mean(n.MTTRSeconds, n.Resolved, o.MTTRSeconds, o.Resolved)
+	n.Alerts, n.Acknowledged, n.Resolved, n.Pages = n.Alerts+o.Alerts, n.Acknowledged+o.Acknowledged, n.Resolved+o.Resolved, n.Pages+o.Pages
+	if o.Unreached != nil {
+		v := *o.Unreached
+		if n.Unreached != nil {
+			v += *n.Unreached
+		}
+		n.Unreached = &v
+	}
+}
+
+// reportListRow is a report in a listing: its key, period and key numbers.
+type reportListRow struct {
+	reportRow
+	reportNumbers
+}
+
+// reportsColumns are a listing's columns: the key numbers come out of the body in the same read.
+const reportsColumns = `tenant_id, period_date, period_start, period_end, time_zone, generated_at,
+       coalesce((body->'alerts'->>'triggered')::bigint, 0), coalesce((body->'time_to_acknowledge'->>'count')::bigint, 0),
+       (body->'time_to_acknowledge'->>'mean_seconds')::float8, coalesce((body->'time_to_resolve'->>'count')::bigint, 0),
+       (body->'time_to_resolve'->>'mean_seconds')::float8,
+       coalesce((body->'pages'->>'total')::bigint, 0), (body->'pages'->>'unreached_total')::bigint`
+
+// The listings of reports: dates [$1, $2], at most $3, of tenant $4 (reports' unique (tenant_id,
+// kind, period_date)) or of every tenant.
+const (
+	reportsSQL = `select ` + reportsColumns + ` from reports
 where kind = 'daily' and period_date >= $1 and period_date <= $2 order by period_date desc, tenant_id limit $3`
-	args := []any{from, to, limit}
-	if tenantID != "" {
-		sql = `select tenant_id, period_date, period_start, period_end, time_zone, generated_at from reports
+	tenantReportsSQL = `select ` + reportsColumns + ` from reports
 where tenant_id = $4 and kind = 'daily' and period_date >= $1 and period_date <= $2 order by period_date desc limit $3`
-		args = append(args, tenantID)
+)
+
+// reports lists daily reports with a local date in [from, to], newest first, of one tenant when
+// given.
+func (st store) reports(ctx context.Context, tenantID string, from, to time.Time, limit int) ([]reportListRow, error) {
+	sql, args := reportsSQL, []any{from, to, limit}
+	if tenantID != "" {
+		sql, args = tenantReportsSQL, append(args, tenantID)
 	}
 	rows, err := st.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reportRow, error) {
-		var x reportRow
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reportListRow, error) {
+		var x reportListRow
 		var date time.Time
-		err := r.Scan(&x.TenantID, &date, &x.PeriodStart, &x.PeriodEnd, &x.TimeZone, &x.GeneratedAt)
+		err := r.Scan(&x.TenantID, &date, &x.PeriodStart, &x.PeriodEnd, &x.TimeZone, &x.GeneratedAt,
+			&x.Alerts, &x.Acknowledged, &x.MTTASeconds, &x.Resolved, &x.MTTRSeconds, &x.Pages, &x.Unreached)
 		x.Date = date.Format(time.DateOnly)
 		return x, err
 	})
@@ -402,40 +601,4 @@ from reports where tenant_id = $1 and kind = 'daily' and period_date = $2`, tena
 	}
 	r.Date = d.Format(time.DateOnly)
 	return r, nil
-}
-
-// alertsPerHourSQL counts a tenant's alerts created in [$3, $4) by bucket: $2 holds the
-// buckets' starts, width_bucket numbers them from 1. It is a range scan of
-// alerts_tenant_created_idx (index-only on a vacuumed table), the index the report's own
-// count uses: stored reports carry no per-hour counts, so the console computes them from the
-// alerts of the report's period.
-const alertsPerHourSQL = `
-select width_bucket(created_at, $2::timestamptz[]) as b, count(*)
-from alerts
-where tenant_id = $1 and created_at >= $3 and created_at < $4
-group by b`
-
-// alertsPerBucket counts tenant's alerts created in each bucket [starts[i], starts[i+1]), the
-// last ending at end.
-func (st store) alertsPerBucket(ctx context.Context, tenantID string, starts []time.Time, end time.Time) ([]int64, error) {
-	out := make([]int64, len(starts))
-	if len(starts) == 0 {
-		return out, nil
-	}
-	rows, err := st.pool.Query(ctx, alertsPerHourSQL, tenantID, starts, starts[0], end)
-	if err != nil {
-		return nil, fmt.Errorf("alerts per hour: %w", err)
-	}
-	var b int
-	var n int64
-	_, err = pgx.ForEachRow(rows, []any{&b, &n}, func() error {
-		if b >= 1 && b <= len(out) {
-			out[b-1] = n
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("alerts per hour: %w", err)
-	}
-	return out, nil
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/opsworker/opsworker/sql/sqltest"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // A real pool of two connections: two acquires open both (each found the pool empty), a third
@@ -22,7 +22,7 @@ import (
 // collector reports each figure under its conventional name, and the output passes client_golang's
 // lint and, where it is installed, `promtool check metrics`.
 func TestCollector(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(sqltest.NewEmptyURL(t))
+	cfg, err := pgxpool.ParseConfig(dbtest.NewEmptyURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

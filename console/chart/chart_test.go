@@ -2,6 +2,7 @@ package chart
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -143,9 +144,108 @@ func TestStackUsesAsFewRowsAsOverlapNeeds(t *testing.T) {
 }
 
 func TestSeconds(t *testing.T) {
-	for v, want := range map[float64]string{0: "0", 0.0004: "400µs", 0.25: "250ms", 1.5: "1.5s", 125: "2m5s"} {
+	for v, want := range map[float64]string{0: "0", 0.0004: "400µs", 0.25: "250ms", 1.5: "1.5s", 125: "2m5s", 120: "2m", 3600: "1h", 5400: "1h30m", 3601: "1h0m1s"} {
 		if got := Seconds(v); got != want {
 			t.Errorf("Seconds(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// A count axis is whole numbers: every tick is a whole number, at most five steps of 1, 2 or 5
+// times a power of ten, from 0 to a scale at or above the largest value.
+func TestBarsCountsAxis(t *testing.T) {
+	for top, want := range map[float64][]string{
+		0: {"0", "1"}, 1: {"0", "1"}, 2: {"0", "1", "2"}, 3: {"0", "1", "2", "3"}, 5: {"0", "1", "2", "3", "4", "5"},
+		7: {"0", "2", "4", "6", "8"}, 13: {"0", "5", "10", "15"}, 100: {"0", "20", "40", "60", "80", "100"}, 2.2: {"0", "1", "2", "3"},
+	} {
+		l := Bars{Width: 200, Height: 128, Values: []float64{top / 2, top}, Counts: true}.Layout()
+		var got []string
+		for _, tk := range l.Ticks {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("top %v: ticks %v, want %v", top, got, want)
+		}
+		if !near(l.Ticks[len(l.Ticks)-1].Y, l.Plot.Y) || !near(l.Ticks[0].Y, l.Plot.Y+l.Plot.H) {
+			t.Errorf("top %v: the axis does not span the plot: %+v", top, l.Ticks)
+		}
+	}
+	for top := 0; top <= 5000; top++ {
+		l := Bars{Width: 200, Height: 128, Values: []float64{float64(top)}, Counts: true}.Layout()
+		if l.Max < float64(top) || len(l.Ticks) < 2 || len(l.Ticks) > maxCountTicks+1 {
+			t.Fatalf("top %d: scale %v, %d ticks", top, l.Max, len(l.Ticks))
+		}
+		for _, tk := range l.Ticks {
+			if strings.ContainsAny(tk.Label, ".e") {
+				t.Fatalf("top %d: tick %q is not a whole number", top, tk.Label)
+			}
+		}
+		if l.Bars[0].H > l.Plot.H+1e-9 {
+			t.Fatalf("top %d: the bar is taller than the plot", top)
+		}
+	}
+}
+
+// A lane's label is never cut: a long one wraps onto lines that fit its column and give the
+// whole label back, and its lane grows to hold them; with LabelWidth 0 the column fits the
+// longest label, within a quarter of the chart.
+func TestTimelineLabelsWhole(t *testing.T) {
+	long := "Layer 2: Primary (office hours, Monday to Friday)"
+	tl := Timeline{From: day0, To: hours(24), Width: 1200, RowHeight: 22,
+		Lanes: []Lane{{Label: long, Rows: [][]Span{{{Start: hours(1), End: hours(2)}}}}, {Label: "On call"}}}
+	l := tl.Layout()
+	lw := l.Lanes[0].Plot.X
+	if lw > 300+1e-9 || lw < minLabelWidth {
+		t.Fatalf("label column %v, want at most a quarter of 1200", lw)
+	}
+	var words []string
+	for _, line := range l.Lanes[0].Label {
+		if w := float64(len([]rune(line.Label)))*labelCharWidth + labelPad; w > lw {
+			t.Errorf("line %q is %v wide, the column %v", line.Label, w, lw)
+		}
+		if line.Y < l.Lanes[0].Y || line.Y > l.Lanes[0].Y+l.Lanes[0].H {
+			t.Errorf("line %q at %v, outside its lane %+v", line.Label, line.Y, l.Lanes[0])
+		}
+		words = append(words, line.Label)
+	}
+	if strings.Join(words, " ") != long {
+		t.Errorf("label lines %q, want the whole %q", words, long)
+	}
+	if got := l.Rects[0]; got.Y < l.Lanes[0].Y || got.Y+got.H > l.Lanes[0].Y+l.Lanes[0].H {
+		t.Errorf("span %+v outside its lane %+v", got, l.Lanes[0])
+	}
+	// Short labels: a column just wide enough, one line each.
+	short := Timeline{From: day0, To: hours(24), Width: 1200, RowHeight: 22, Lanes: []Lane{{Label: "Layer 1: Daily"}, {Label: "On call"}}}.Layout()
+	if w := short.Lanes[0].Plot.X; w >= lw || w < float64(len("Layer 1: Daily"))*labelCharWidth || len(short.Lanes[0].Label) != 1 {
+		t.Errorf("short labels: column %v, %d lines", w, len(short.Lanes[0].Label))
+	}
+	for in, want := range map[string]string{"": "", "a b": "a b", "abcdefghij": "abcd|efgh|ij", "ab cd ef": "ab|cd|ef", "abc  de": "abc|de"} {
+		if got := strings.Join(wrap(in, 4), "|"); got != want {
+			t.Errorf("wrap(%q, 4) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A duration axis steps as a clock does: at most five steps of a clock's units, from 0 to a
+// scale at or above the longest value.
+func TestBarsDurationsAxis(t *testing.T) {
+	for top, want := range map[float64]string{
+		0: "0 1s", 0.1: "0 20ms 40ms 60ms 80ms 100ms", 0.8: "0 200ms 400ms 600ms 800ms", 3: "0 1s 2s 3s",
+		141: "0 30s 1m 1m30s 2m 2m30s", 250: "0 1m 2m 3m 4m 5m", 500: "0 2m 4m 6m 8m 10m", 4000: "0 15m 30m 45m 1h 1h15m", 30000: "0 2h 4h 6h 8h 10h",
+	} {
+		l := Bars{Width: 200, Height: 128, Values: []float64{top}, Durations: true}.Layout()
+		var got []string
+		for _, tk := range l.Ticks {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("top %v: ticks %q, want %q", top, strings.Join(got, " "), want)
+		}
+	}
+	for top := 0.001; top < 3e6; top *= 1.07 {
+		step, n := durationScale(top)
+		if n < 1 || n > maxCountTicks || step*float64(n) < top*(1-1e-9) {
+			t.Fatalf("top %v: %d steps of %v", top, n, step)
 		}
 	}
 }

@@ -3,14 +3,19 @@ package chart
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Timeline is a chart of lanes over a window of time [From, To): each lane has rows of spans,
 // drawn as rectangles from their start to their end, clipped to the window.
 type Timeline struct {
 	From, To time.Time
-	// Width is the whole chart's; LabelWidth of it holds the lanes' labels at the left.
+	// Width is the whole chart's; LabelWidth of it holds the lanes' labels at the left. With
+	// LabelWidth 0 the column is as wide as the longest label needs, within a quarter of the
+	// chart. A label wider than its column wraps at spaces onto as many lines as it needs (the
+	// lane grows to hold them): a label is never cut.
 	Width, LabelWidth float64
 	RowHeight         float64
 	Lanes             []Lane
@@ -47,8 +52,14 @@ const (
 	tickRoom = 16
 	laneGap  = 6
 	// charWidth is a label character's width, roughly, at the style sheet's font size: a span
-	// narrower than its label draws none.
-	charWidth = 6.2
+	// narrower than its label draws none. Lane labels are bold, so a little wider.
+	charWidth      = 6.2
+	labelCharWidth = 7.0
+	// labelPad is the room left and right of a lane's label; labelLine a line's height.
+	labelPad  = 6
+	labelLine = 14
+	// minLabelWidth is the narrowest label column LabelWidth 0 gives.
+	minLabelWidth = 80
 )
 
 // TimelineLayout is a timeline's geometry.
@@ -61,10 +72,10 @@ type TimelineLayout struct {
 	NowX          float64
 }
 
-// LaneLayout is where a lane lies: its band from Y to Y+H, and its label.
+// LaneLayout is where a lane lies: its band from Y to Y+H, and its label, one Text per line.
 type LaneLayout struct {
 	Y, H  float64
-	Label Text
+	Label []Text
 	Class string
 	Plot  Rect // the lane's band over the window, for a background
 	Spans int  // how many spans it draws
@@ -76,34 +87,88 @@ type TickLayout struct {
 	Label     Text
 }
 
-// X returns the horizontal position of t, clamped to the window.
-func (tl Timeline) X(t time.Time) float64 {
-	plot := tl.Width - tl.LabelWidth
-	total := tl.To.Sub(tl.From).Seconds()
-	if total <= 0 {
+// labelWidth returns the width of the label column: LabelWidth, or the widest label's need
+// within [minLabelWidth, Width/4].
+func (tl Timeline) labelWidth() float64 {
+	if tl.LabelWidth > 0 {
 		return tl.LabelWidth
 	}
+	need := 0.0
+	for _, l := range tl.Lanes {
+		need = math.Max(need, float64(utf8.RuneCountInString(l.Label))*labelCharWidth+2*labelPad)
+	}
+	return math.Max(minLabelWidth, math.Min(need, tl.Width/4))
+}
+
+// wrap breaks label into lines of at most width runes, at spaces; a word longer than a line is
+// broken where the line ends. Joined with spaces, the lines give the label back (runs of spaces
+// aside).
+func wrap(label string, width int) []string {
+	width = max(1, width)
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(label) {
+		for utf8.RuneCountInString(word) > width {
+			if line != "" {
+				lines, line = append(lines, line), ""
+			}
+			r := []rune(word)
+			lines, word = append(lines, string(r[:width])), string(r[width:])
+		}
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+			line += " " + word
+		default:
+			lines, line = append(lines, line), word
+		}
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// X returns the horizontal position of t, clamped to the window.
+func (tl Timeline) X(t time.Time) float64 {
+	return tl.x(t, tl.labelWidth())
+}
+
+func (tl Timeline) x(t time.Time, labelWidth float64) float64 {
+	plot := tl.Width - labelWidth
+	total := tl.To.Sub(tl.From).Seconds()
+	if total <= 0 {
+		return labelWidth
+	}
 	f := t.Sub(tl.From).Seconds() / total
-	return tl.LabelWidth + math.Min(1, math.Max(0, f))*plot
+	return labelWidth + math.Min(1, math.Max(0, f))*plot
 }
 
 // Layout computes the timeline's geometry.
 func (tl Timeline) Layout() TimelineLayout {
 	out := TimelineLayout{Width: tl.Width}
+	lw := tl.labelWidth()
+	perLine := int((lw - 2*labelPad) / labelCharWidth)
 	y := float64(tickRoom)
 	for _, lane := range tl.Lanes {
 		rows := max(1, len(lane.Rows))
-		h := float64(rows) * tl.RowHeight
+		lines := wrap(lane.Label, perLine)
+		h := math.Max(float64(rows)*tl.RowHeight, float64(len(lines))*labelLine+4)
 		ll := LaneLayout{Y: y, H: h, Class: lane.Class,
-			Label: Text{X: 4, Y: y + h/2 + 4, Label: lane.Label},
-			Plot:  Rect{X: tl.LabelWidth, Y: y, W: tl.Width - tl.LabelWidth, H: h, Class: "lane"}}
+			Plot: Rect{X: lw, Y: y, W: tl.Width - lw, H: h, Class: "lane"}}
+		top := y + h/2 - float64(len(lines))*labelLine/2
+		for i, line := range lines {
+			ll.Label = append(ll.Label, Text{X: 4, Y: top + float64(i)*labelLine + labelLine - 3, Label: line})
+		}
+		rowsTop := y + (h-float64(rows)*tl.RowHeight)/2 // rows centred beside a label of several lines
 		for r, row := range lane.Rows {
-			ry := y + float64(r)*tl.RowHeight
+			ry := rowsTop + float64(r)*tl.RowHeight
 			for _, sp := range row {
 				if !sp.End.After(tl.From) || !sp.Start.Before(tl.To) || !sp.End.After(sp.Start) {
 					continue
 				}
-				x1, x2 := tl.X(sp.Start), tl.X(sp.End)
+				x1, x2 := tl.x(sp.Start, lw), tl.x(sp.End, lw)
 				rect := Rect{X: x1, Y: ry + 1, W: x2 - x1, H: tl.RowHeight - 2, Class: sp.Class, Title: sp.Title}
 				if sp.Label != "" && float64(len([]rune(sp.Label)))*charWidth+6 <= rect.W {
 					rect.Label, rect.LabelX, rect.LabelY = sp.Label, x1+3, ry+tl.RowHeight/2+4
@@ -120,11 +185,11 @@ func (tl Timeline) Layout() TimelineLayout {
 		if tk.At.Before(tl.From) || !tk.At.Before(tl.To) {
 			continue
 		}
-		x := tl.X(tk.At)
+		x := tl.x(tk.At, lw)
 		out.Ticks = append(out.Ticks, TickLayout{X: x, Y1: tickRoom - 2, Y2: y - laneGap, Label: Text{X: x + 3, Y: tickRoom - 5, Label: tk.Label}})
 	}
 	if !tl.Now.IsZero() && !tl.Now.Before(tl.From) && tl.Now.Before(tl.To) {
-		out.HasNow, out.NowX = true, tl.X(tl.Now)
+		out.HasNow, out.NowX = true, tl.x(tl.Now, lw)
 	}
 	return out
 }

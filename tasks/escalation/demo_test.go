@@ -28,7 +28,7 @@ func TestDemoData(t *testing.T) {
 		}
 		return n
 	}
-	alert := f.id(`select id from alerts where tenant_id = 'demo'`)
+	alert := f.id(`select id from alerts where tenant_id = 'demo' and status = 'triggered'`)
 	task := escalation.New(f.pool, escalation.Options{})
 
 	s := f.run(task, loaded)

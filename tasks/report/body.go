@@ -14,7 +14,12 @@ type Body struct {
 	Period      Period    `json:"period"`
 	GeneratedAt time.Time `json:"generated_at"` // the run's now: what later data the report could not see
 
-	Alerts            Alerts    `json:"alerts"`
+	Alerts Alerts `json:"alerts"`
+	// AlertsPerHour counts the alerts created in each hour of the period, from its start: entry
+	// i counts [start + i h, start + (i+1) h), the last hour cut at the period's end (so 23, 24
+	// or 25 entries for a local day). They sum to Alerts.Triggered: one scan counts both, so a
+	// chart of the day agrees with its total. Reports written before this field have none.
+	AlertsPerHour     []int64   `json:"alerts_per_hour"`
 	TimeToAcknowledge Durations `json:"time_to_acknowledge"` // alerts acknowledged in the period: acknowledged_at - created_at
 	TimeToResolve     Durations `json:"time_to_resolve"`     // alerts resolved in the period: resolved_at - created_at
 

@@ -22,9 +22,16 @@ import (
 // than numeric seconds. A negative duration (acknowledged or resolved before created, by
 // another service's clock) is bad data: it is counted apart and left out of the statistics.
 // "Open at the end" is split in two so both halves stay small ranges: alerts still unresolved (a
-// partial index), and alerts resolved since the end.
+// partial index), and alerts resolved since the end. The alerts created in the period are
+// counted by hour from its start (hours and their counts, the empty hours left out); their sum is
+// the day's total.
 const alertsSQL = `
-with ack as (
+with hourly as (
+    select floor(extract(epoch from created_at - $2::timestamptz) / 3600)::int as h, count(*) as n
+    from alerts
+    where tenant_id = $1 and created_at >= $2 and created_at < $3
+    group by 1
+), ack as (
     select round(date_part('epoch', acknowledged_at - created_at) * 1e6)::bigint as us
     from alerts
     where tenant_id = $1 and acknowledged_at >= $2 and acknowledged_at < $3
@@ -44,7 +51,8 @@ with ack as (
     from res
 )
 select
-    (select count(*) from alerts where tenant_id = $1 and created_at >= $2 and created_at < $3),
+    (select coalesce(array_agg(h order by h), '{}') from hourly),
+    (select coalesce(array_agg(n order by h), '{}') from hourly),
     (select count(*) from alerts where tenant_id = $1 and resolved_at is null and created_at < $3)
       + (select count(*) from alerts where tenant_id = $1 and resolved_at >= $3 and created_at < $3),
     a.n, a.bad, round(a.mean / 1e6, 3)::float8, round(a.p[1]::numeric / 1e6, 3)::float8, round(a.p[2]::numeric / 1e6, 3)::float8,
@@ -53,14 +61,23 @@ from ack_stats a, res_stats r`
 
 func queryAlerts(ctx context.Context, tx pgx.Tx, d day, b *Body) error {
 	tta, ttr := &b.TimeToAcknowledge, &b.TimeToResolve
+	var hours []int32
+	var counts []int64
 	err := tx.QueryRow(ctx, alertsSQL, d.tenant.id, d.start, d.end).Scan(
-		&b.Alerts.Triggered, &b.Alerts.OpenAtEnd,
+		&hours, &counts, &b.Alerts.OpenAtEnd,
 		&tta.Count, &tta.BadTimestamps, &tta.MeanSeconds, &tta.P50Seconds, &tta.P90Seconds,
 		&ttr.Count, &ttr.BadTimestamps, &ttr.MeanSeconds, &ttr.P50Seconds, &ttr.P90Seconds)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
 	b.Alerts.Acknowledged, b.Alerts.Resolved = tta.Count+tta.BadTimestamps, ttr.Count+ttr.BadTimestamps
+	b.AlertsPerHour = make([]int64, int((d.end.Sub(d.start)+time.Hour-1)/time.Hour))
+	for i, h := range hours {
+		if int(h) < len(b.AlertsPerHour) {
+			b.AlertsPerHour[h] += counts[i]
+		}
+		b.Alerts.Triggered += counts[i]
+	}
 	return nil
 }
 

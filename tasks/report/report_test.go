@@ -115,6 +115,8 @@ func TestDayMix(t *testing.T) {
 		// after the end), alpha (resolved after the end), a11 (two days old), Zeta = 7; "late"
 		// was created after the end.
 		Alerts: report.Alerts{Triggered: 9, Acknowledged: 6, Resolved: 5, OpenAtEnd: 7},
+		// Created at 10 (two), 11, 12, 13, 14, 15, 20 and 23 o'clock.
+		AlertsPerHour: perHour(24, map[int]int64{10: 2, 11: 1, 12: 1, 13: 1, 14: 1, 15: 1, 20: 1, 23: 1}),
 		// Time to acknowledge: 60.5, 120, 180, 240, 600, 5400 s. Mean 6600.5/6 = 1100.0833...
 		// -> 1100.083. p50: position 0.5*5 = 2.5, halfway 180..240 = 210. p90: position 4.5,
 		// halfway 600..5400 = 3000.
@@ -189,6 +191,7 @@ func TestTenantIsolation(t *testing.T) {
 		Period: report.Period{Date: "2027-05-04", Start: ts(t, "2027-05-04T00:00:00Z"), End: ts(t, "2027-05-05T00:00:00Z"),
 			TimeZone: "UTC", Hours: 24},
 		Alerts:            report.Alerts{Triggered: 2, Acknowledged: 1, Resolved: 1, OpenAtEnd: 1},
+		AlertsPerHour:     perHour(24, map[int]int64{5: 1, 6: 1}),
 		TimeToAcknowledge: report.Durations{Count: 1, MeanSeconds: ptr(7.0), P50Seconds: ptr(7.0), P90Seconds: ptr(7.0)},
 		TimeToResolve:     report.Durations{Count: 1, MeanSeconds: ptr(70.0), P50Seconds: ptr(70.0), P90Seconds: ptr(70.0)},
 		Escalations:       report.Escalations{Total: 2, ByStep: []report.StepCount{{Step: ptr(int32(0)), Count: 1}, {Step: ptr(int32(3)), Count: 1}}},
@@ -244,4 +247,13 @@ func TestText(t *testing.T) {
 	if n := strings.Count(text, "\n"); n > 40 {
 		t.Errorf("text has %d lines", n)
 	}
+}
+
+// perHour is a day's alerts per hour: n hours, the given ones set.
+func perHour(n int, set map[int]int64) []int64 {
+	out := make([]int64, n)
+	for h, v := range set {
+		out[h] = v
+	}
+	return out
 }

@@ -61,6 +61,11 @@ func TestNewYorkFallBack(t *testing.T) {
 		*b.TimeToAcknowledge.P90Seconds != 114 || b.Alerts.OpenAtEnd != 4 {
 		t.Fatalf("alerts %s %s", jsonOf(t, b.Alerts), jsonOf(t, b.TimeToAcknowledge))
 	}
+	// Per hour of the 25: the first 01:30 (EDT) is in hour 1, the second (EST) in hour 2, 23:30
+	// EST in hour 24.
+	if got := jsonOf(t, b.AlertsPerHour); got != jsonOf(t, perHour(25, map[int]int64{1: 1, 2: 1, 24: 1})) {
+		t.Fatalf("alerts per hour %s", got)
+	}
 	if b.Pages.Total != 3 || b.Pages.BusinessHours != 0 || b.Pages.OffHours != 1 || b.Pages.SleepHours != 2 {
 		t.Fatalf("pages %s", jsonOf(t, b.Pages))
 	}
