@@ -60,6 +60,9 @@ func TestCLI(t *testing.T) {
 		{name: "--at after the range", args: []string{"run", "report", "--at", "9999-12-31T00:00:00Z"}, code: exitUsage, stderr: []string{"outside the supported range"}},
 		{name: "--until after the range", args: []string{"oncall", "1", "--at", "2199-12-31T00:00:00Z", "--until", "2200-01-01T00:00:00Z"}, code: exitUsage, stderr: []string{"--until: 2200-01-01T00:00:00Z is outside the supported range"}},
 		{name: "--at at the range's end", args: []string{"oncall", "1", "--at", "9999-12-31T23:59:59Z", "--json"}, code: exitUsage, stderr: []string{"outside the supported range"}},
+		{name: "completion without a shell", args: []string{"completion"}, code: exitUsage, stderr: []string{"name a shell: bash"}},
+		{name: "completion tcsh", args: []string{"completion", "tcsh"}, code: exitUsage, stderr: []string{`unknown shell "tcsh"`}},
+		{name: "demo --webhook not a URL", args: []string{"demo", "--webhook", "not a url"}, code: exitUsage, stderr: []string{`--webhook "not a url" is not an absolute http:// or https:// URL`}},
 		{name: "a runtime failure is 1", args: []string{"migrate"}, code: exitFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -164,6 +164,7 @@ func newRootCmd(s ioStreams) *cobra.Command {
 		newHealthcheckCmd(s),
 		newReceiveCmd(s),
 	)
+	strictCompletion(root)
 	return root
 }
 
@@ -178,6 +179,27 @@ func printConfigError(w io.Writer, se *setting.Error) {
 		return
 	}
 	fmt.Fprintf(w, "opsworker: %v\n", se)
+}
+
+// strictCompletion makes `completion` without a shell, or with one it does not know (tcsh), a
+// usage error: cobra's own prints its help and exits 0, which a script takes for a script.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	c, _, err := root.Find([]string{"completion"})
+	if err != nil || c.Name() != "completion" {
+		return
+	}
+	var shells []string
+	for _, sub := range c.Commands() {
+		shells = append(shells, sub.Name())
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageErrorf("name a shell: %s", strings.Join(shells, ", "))
+		}
+		return usageErrorf("unknown shell %q: want %s", args[0], strings.Join(shells, ", "))
+	}
 }
 
 // negativeNumber finds a negative number pflag took for a shorthand flag, as in `oncall -5`.
