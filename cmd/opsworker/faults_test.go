@@ -218,13 +218,14 @@ func TestBackendsTerminatedAtRandom(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// killOne waits for a backend of the run at work (in a transaction), then, after a random
-	// moment, terminates a random backend of the run: its lock holder or a batch's connection.
+	// killOne waits for the run to be at work (a backend of it holds the job lock), then, after a
+	// random moment, terminates a random backend of the run at work: its lock holder or a batch's
+	// connection (not an idle one of the pool, whose loss the run would not notice).
 	killOne := func(ctx context.Context) int {
 		for ctx.Err() == nil {
 			var k int
-			_ = pool.QueryRow(ctx, `select count(*) from pg_stat_activity where datname = $1
-				and application_name like 'opsworker %' and state in ('active', 'idle in transaction')`, dbName).Scan(&k)
+			_ = pool.QueryRow(ctx, `select count(*) from pg_stat_activity a where datname = $1
+				and application_name like 'opsworker %' and exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory')`, dbName).Scan(&k)
 			if k > 0 {
 				break
 			}
@@ -233,7 +234,8 @@ func TestBackendsTerminatedAtRandom(t *testing.T) {
 		time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond)
 		var k int
 		_ = pool.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from (
-			select pid from pg_stat_activity where datname = $1 and application_name like 'opsworker %'
+			select pid from pg_stat_activity a where datname = $1 and application_name like 'opsworker %'
+			and (state in ('active', 'idle in transaction') or exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory'))
 			order by random() limit 1) x`, dbName).Scan(&k)
 		return k
 	}
