@@ -32,7 +32,7 @@ func TestEnqueueMessagesOnce(t *testing.T) {
 	msgs := []delivery.Message{
 		{Kind: vocab.MessageFollowup, TenantID: "acme", SourceID: 1, ContactMethodID: methods[0], Followup: followup},
 		{Kind: vocab.MessageFollowup, TenantID: "acme", SourceID: 1, ContactMethodID: methods[1], Followup: followup},
-		{Kind: vocab.MessageFollowup, TenantID: "acme", SourceID: 1, ContactMethodID: methods[2], Followup: followup}, // disabled
+		{Kind: vocab.MessageFollowup, TenantID: "acme", SourceID: 1, ContactMethodID: methods[2], Followup: followup},  // disabled
 		{Kind: vocab.MessageFollowup, TenantID: "other", SourceID: 1, ContactMethodID: methods[0], Followup: followup}, // foreign
 		{Kind: vocab.MessageNotice, TenantID: "acme", SourceID: 7, SubscriptionID: sub, Notice: notice},
 	}

@@ -63,10 +63,10 @@ type Worker struct {
 	sched      atomic.Pointer[scheduler.Scheduler]
 	deliveries *delivery.Service
 
-	fleet    *fleet
-	stood    atomic.Pointer[string] // why this process stood down; nil while it works
-	beatStop context.CancelFunc
-	beating  sync.WaitGroup
+	fleet     *fleet
+	stood     atomic.Pointer[string] // why this process stood down; nil while it works
+	beatStop  context.CancelFunc
+	beating   sync.WaitGroup
 	beatEvery time.Duration
 
 	stopListening context.CancelFunc
