@@ -38,7 +38,7 @@ func TestCLI(t *testing.T) {
 		{name: "help lists commands", args: []string{"--help"}, stdout: []string{"serve", "run", "schedule", "migrate", "oncall", "demo", "healthcheck", "completion", "--version"}},
 		{name: "help run", args: []string{"help", "run"}, stdout: []string{"Tasks:", "escalation", "report", "Environment:", "DATABASE_URL", "JOB_TIMEOUT"}},
 		{name: "run --help lists tasks", args: []string{"run", "--help"}, stdout: []string{"Tasks:\n  escalation", "\n  report"}},
-		{name: "serve --help lists every variable", args: []string{"serve", "--help"}, stdout: []string{"ESCALATION_SCHEDULE", "REPORT_SCHEDULE", "SHUTDOWN_TIMEOUT", "HTTP_ADDR", "MIGRATE", "REPORT_CATCHUP_DAYS"}},
+		{name: "serve --help lists every variable", args: []string{"serve", "--help"}, stdout: []string{"ESCALATION_SCHEDULE", "REPORT_SCHEDULE", "HANDOFF_SCHEDULE", "HEARTBEATS_SCHEDULE", "HANDOFF_LEAD", "SHUTDOWN_TIMEOUT", "HTTP_ADDR", "MIGRATE", "REPORT_CATCHUP_DAYS"}},
 		{name: "schedule --help", args: []string{"schedule", "--help"}, stdout: []string{"ESCALATION_SCHEDULE", "CRON_TZ"}},
 		{name: "oncall --help", args: []string{"oncall", "--help"}, stdout: []string{"--until", "--json", "DATABASE_URL"}},
 		{name: "healthcheck --help", args: []string{"healthcheck", "--help"}, stdout: []string{"HTTP_ADDR"}},
@@ -97,7 +97,7 @@ func TestCompletion(t *testing.T) {
 	for args, want := range map[string][]string{
 		"ru":   {"run"},
 		"s":    {"schedule", "serve"},
-		"run ": {"escalation", "report"},
+		"run ": {"escalation", "report", "handoff", "heartbeats"},
 	} {
 		_, out, _ := cli(t, append([]string{"__complete"}, strings.Split(args, " ")...)...)
 		var got []string
