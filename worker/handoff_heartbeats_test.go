@@ -85,3 +85,29 @@ func waitFor(t *testing.T, pool *pgxpool.Pool, what, sql string, args ...any) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// HANDOFF_LEAD is a duration from 0 to 168h; anything else stops start-up naming it.
+func TestHandoffLeadSetting(t *testing.T) {
+	for _, tc := range [][2]string{
+		{"", ""}, // unset: the default
+		{"0", ""},
+		{"168h", ""},
+		{"-1m", `configuration: HANDOFF_LEAD="-1m0s": must be a duration from 0 (at the change) to 168h, such as 15m`},
+		{"169h", `configuration: HANDOFF_LEAD="169h0m0s": must be a duration from 0 (at the change) to 168h, such as 15m`},
+		{"soon", `configuration: HANDOFF_LEAD="soon": not a duration (use a number with a unit: 30s, 5m, 1h)`},
+	} {
+		value, want := tc[0], tc[1]
+		if value != "" {
+			t.Setenv("HANDOFF_LEAD", value)
+		}
+		cfg, err := LoadConfig(at(t, "2027-01-01T00:00:00Z"))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("HANDOFF_LEAD=%q: %v", value, err)
+		case want == "" && value == "" && cfg.HandoffLead != 15*time.Minute:
+			t.Errorf("default lead %s", cfg.HandoffLead)
+		case want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)):
+			t.Errorf("HANDOFF_LEAD=%q: %v, want %s", value, err, want)
+		}
+	}
+}
