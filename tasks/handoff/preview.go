@@ -20,7 +20,9 @@ type Preview struct {
 	From       time.Time `json:"from"`
 	Until      time.Time `json:"until"`
 	Lead       string    `json:"lead"`
-	Notices    []Planned `json:"notices"`
+	// Subscriptions are the schedule's enabled subscriptions: who hears of every change.
+	Subscriptions []Channel `json:"subscriptions"`
+	Notices       []Planned `json:"notices"`
 }
 
 // Planned is one notice of a Preview: sent at SendAt (the change, or the lead before it), about
@@ -64,8 +66,10 @@ func Window(ctx context.Context, q oncall.Querier, id int64, from, until time.Ti
 		return Preview{}, err
 	}
 	byID := map[int64]subscription{}
+	channels := []Channel{}
 	for _, sub := range subs[id] {
 		byID[sub.ID] = sub
+		channels = append(channels, Channel{ID: sub.ID, Kind: sub.Kind})
 	}
 	rows := plan(s, subs[id], window{ChangedFrom: from, ChangedTo: until, UpcomingFrom: from.Add(lead), UpcomingTo: until.Add(lead)})
 	var responders []int64
@@ -79,7 +83,7 @@ func Window(ctx context.Context, q oncall.Querier, id int64, from, until time.Ti
 		return Preview{}, err
 	}
 	p := Preview{ScheduleID: id, Name: s.Name, TimeZone: s.Location.String(), From: from.In(s.Location), Until: until.In(s.Location),
-		Lead: lead.String(), Notices: make([]Planned, 0, len(rows))}
+		Lead: lead.String(), Subscriptions: channels, Notices: make([]Planned, 0, len(rows))}
 	for _, r := range rows {
 		pl := Planned{SendAt: r.ChangeAt, Kind: r.Kind, ChangeAt: r.ChangeAt, Text: Sentence(r.Notice), Notice: r.Notice}
 		if r.Kind == vocab.NoticeChanged {
