@@ -37,15 +37,15 @@ create unique index handoff_notices_once_idx on handoff_notices (schedule_id, ch
 -- change, upcoming_through for those told HANDOFF_LEAD before (the run's now + lead). A run
 -- covers (changed_through, now] and (upcoming_through, now + lead], then moves both; they never
 -- move back. A schedule gets its row on the first run that sees it, covered from then on.
+-- Every run moves every row: no index but the key's, and room on each page, so the updates are
+-- HOT (no index entries, no bloat); a run walks the key in order (keyset batches).
 create table handoff_cursors (
     schedule_id      bigint      primary key references oncall_schedules (id) on delete cascade,
     tenant_id        text        not null,
     changed_through  timestamptz not null,
     upcoming_through timestamptz not null,
     updated_at       timestamptz not null
-);
--- Serves the claim: the schedules not yet covered up to the run's now, oldest first.
-create index handoff_cursors_changed_idx on handoff_cursors (changed_through, schedule_id);
+) with (fillfactor = 50);
 
 -- The digest a ping looks a token up by. convert_to is only stable because conversions are in a
 -- catalog; to UTF8 from a database's fixed encoding it is immutable, as a generated column needs.

@@ -43,7 +43,7 @@ analyze;`)
 		args      []any
 		index     string
 	}{
-		{"claim", claimSQL, []any{now, 500}, "handoff_cursors_changed_idx"},
+		{"claim", claimSQL, []any{now, 500, int64(5000)}, "handoff_cursors_pkey"},
 		// Once per run, every schedule's id against every cursor's: one anti-join (a few
 		// milliseconds for 20,000), never a lookup per schedule.
 		{"ensure cursors", ensureCursorsSQL, []any{now}, "Anti Join"},

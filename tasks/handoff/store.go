@@ -21,13 +21,13 @@ from oncall_schedules s
 where not exists (select 1 from handoff_cursors c where c.schedule_id = s.id)
 on conflict (schedule_id) do nothing`
 
-// claimSQL locks the next schedules not yet covered up to the run's now, oldest cursor first;
-// another replica's are skipped (handoff_cursors_changed_idx).
+// claimSQL locks the next schedules after schedule $3 not yet covered up to the run's now, in
+// key order (a run's batches walk the primary key once); another replica's are skipped.
 const claimSQL = `
 select schedule_id, changed_through, upcoming_through
 from handoff_cursors
-where changed_through < $1
-order by changed_through, schedule_id
+where schedule_id > $3 and changed_through < $1
+order by schedule_id
 limit $2
 for update skip locked`
 
@@ -67,8 +67,8 @@ type cursor struct {
 	ChangedThrough, UpcomingThrough time.Time
 }
 
-func claim(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]cursor, error) {
-	rows, err := tx.Query(ctx, claimSQL, now, limit)
+func claim(ctx context.Context, tx pgx.Tx, now time.Time, limit int, after int64) ([]cursor, error) {
+	rows, err := tx.Query(ctx, claimSQL, now, limit, after)
 	if err != nil {
 		return nil, fmt.Errorf("claim schedules: %w", err)
 	}

@@ -79,11 +79,12 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 	if err != nil {
 		return total.summary(), fmt.Errorf("handoff: cursors: %w", err)
 	}
+	var after int64 // the last schedule claimed: batches walk the schedules in id order
 	for batch := 1; ; batch++ {
 		if err := ctx.Err(); err != nil {
 			return total.summary(), fmt.Errorf("handoff: before batch %d: %w", batch, err)
 		}
-		c, err := t.runBatch(ctx, log, now)
+		c, err := t.runBatch(ctx, log, now, &after)
 		if err != nil {
 			return total.summary(), fmt.Errorf("handoff: batch %d: %w", batch, err)
 		}
@@ -100,8 +101,9 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 	return total.summary(), nil
 }
 
-// runBatch covers one batch of schedules in one transaction.
-func (t *Task) runBatch(ctx context.Context, log *slog.Logger, now time.Time) (counts, error) {
+// runBatch covers one batch of schedules after *after in one transaction, and moves *after to
+// its last.
+func (t *Task) runBatch(ctx context.Context, log *slog.Logger, now time.Time, after *int64) (counts, error) {
 	c := counts{batches: 1}
 	tx, err := scheduler.Begin(ctx, t.pool)
 	if err != nil {
@@ -109,11 +111,12 @@ func (t *Task) runBatch(ctx context.Context, log *slog.Logger, now time.Time) (c
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	cursors, err := claim(ctx, tx, now, t.batchSize)
+	cursors, err := claim(ctx, tx, now, t.batchSize, *after)
 	if err != nil || len(cursors) == 0 {
 		return counts{}, err
 	}
 	c.schedules = len(cursors)
+	*after = cursors[len(cursors)-1].ScheduleID
 	ids := make([]int64, len(cursors))
 	windows := make([]window, len(cursors))
 	since := now
