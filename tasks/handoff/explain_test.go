@@ -1,13 +1,10 @@
 package handoff
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opsworker/opsworker/dbtest"
 )
@@ -19,7 +16,6 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 20,000 schedules")
 	}
-	ctx := context.Background()
 	pool := dbtest.New(t)
 	dbtest.Exec(t, pool, `
 insert into tenants (id, name) values ('t', 't');
@@ -51,7 +47,7 @@ analyze;`)
 		{"contact methods", contactMethodsSQL, []any{ids}, "contact_methods_responder_idx"},
 		{"move cursors", moveSQL, []any{ids, now, now}, "handoff_cursors_pkey"},
 	} {
-		plan := explain(t, ctx, pool, tc.sql, tc.args...)
+		plan := dbtest.Explain(t, pool, tc.sql, tc.args...)
 		if os.Getenv("OPSWORKER_EXPLAIN") == "1" {
 			t.Logf("%s:\n%s", tc.name, plan)
 		}
@@ -59,26 +55,4 @@ analyze;`)
 			t.Errorf("%s does not use %s:\n%s", tc.name, tc.index, plan)
 		}
 	}
-}
-
-// explain returns sql's plan, in a transaction rolled back (EXPLAIN of a write plans it only,
-// but stays on the safe side).
-func explain(t *testing.T, ctx context.Context, db interface {
-	Begin(context.Context) (pgx.Tx, error)
-}, sql string, args ...any) string {
-	t.Helper()
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, "explain "+sql, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
 }

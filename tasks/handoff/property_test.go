@@ -54,7 +54,7 @@ func TestNoticesAreTheShiftsChanges(t *testing.T) {
 	for w := range 2 {
 		t.Run(fmt.Sprintf("worker %d", w), func(t *testing.T) {
 			t.Parallel()
-			pool := fastPool(t)
+			pool := dbtest.NewUnsynced(t)
 			svc, err := delivery.New(pool, delivery.Options{Workers: 0})
 			if err != nil {
 				t.Fatal(err)
@@ -68,21 +68,6 @@ func flagSet(name string) bool {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// fastPool is a pool on a fresh database that does not wait for the disk at commit.
-func fastPool(t *testing.T) *pgxpool.Pool {
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // Each sequence starts from tenant p with responders 1-4 (4 has no contact method; 1 and 2 have

@@ -1,14 +1,11 @@
 package heartbeats
 
 import (
-	"context"
 	"crypto/sha256"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/opsworker/opsworker/dbtest"
 )
@@ -19,7 +16,6 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 20,000 monitors")
 	}
-	ctx := context.Background()
 	pool := dbtest.New(t)
 	dbtest.Exec(t, pool, `
 insert into tenants (id, name) values ('t', 't');
@@ -40,7 +36,7 @@ analyze;`)
 		{"back", backSQL, []any{500, "resolved", now, "resolved", []byte(`{}`)}, "heartbeat_monitors_alert_idx"},
 		{"ping", pingSQL, []any{digest[:], now}, "heartbeat_monitors_token_sha256_idx"},
 	} {
-		plan := explain(t, ctx, pool, tc.sql, tc.args...)
+		plan := dbtest.Explain(t, pool, tc.sql, tc.args...)
 		if os.Getenv("OPSWORKER_EXPLAIN") == "1" {
 			t.Logf("%s:\n%s", tc.name, plan)
 		}
@@ -48,24 +44,4 @@ analyze;`)
 			t.Errorf("%s does not use %s:\n%s", tc.name, tc.index, plan)
 		}
 	}
-}
-
-func explain(t *testing.T, ctx context.Context, db interface {
-	Begin(context.Context) (pgx.Tx, error)
-}, sql string, args ...any) string {
-	t.Helper()
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, "explain "+sql, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
 }
