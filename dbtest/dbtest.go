@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,11 +87,27 @@ func New(t testing.TB) *pgxpool.Pool {
 // NewPool returns a pool on the database at dbURL, closed when t ends.
 func NewPool(t testing.TB, dbURL string) *pgxpool.Pool {
 	t.Helper()
+	return newPool(t, dbURL, nil)
+}
+
+// NewUnsynced creates a fresh, migrated database for t and returns a pool on it whose commits do
+// not wait for the disk (synchronous_commit off): for property tests that commit thousands of
+// transactions whose durability nothing needs.
+func NewUnsynced(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return newPool(t, NewURL(t), map[string]string{"synchronous_commit": "off"})
+}
+
+func newPool(t testing.TB, dbURL string, params map[string]string) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	cfg.MaxConns = 8
+	for k, v := range params {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("dbtest: connect: %v", err)
@@ -205,4 +222,25 @@ func Int64(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int64 {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// Explain returns the plan PostgreSQL chooses for sql with args (EXPLAIN, inside a transaction
+// that is rolled back), one line per node, for tests that check a query uses its index.
+func Explain(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	rows, err := tx.Query(ctx, "explain "+sql, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -23,8 +24,13 @@ func TestStateAgainstNewerSchemas(t *testing.T) {
 	if s.Database != schema.Version() || s.Behind() || s.Ahead() || !s.Runnable() || s.RiverDatabase != s.RiverBuild {
 		t.Fatalf("fresh database: %+v (%s)", s, s)
 	}
-	if n := dbtest.Int64(t, pool, `select count(*) from schema_compatibility`); n != schema.Version() {
-		t.Fatalf("%d compatibility rows, want one per migration (%d)", n, schema.Version())
+	// Versions may have gaps (branches number their migrations ahead of a merge): count files.
+	files, err := fs.Glob(schema.Migrations(), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := dbtest.Int64(t, pool, `select count(*) from schema_compatibility`); n != int64(len(files)) {
+		t.Fatalf("%d compatibility rows, want one per migration (%d)", n, len(files))
 	}
 	next := schema.Version() + 1
 	dbtest.Exec(t, pool, `insert into goose_db_version (version_id, is_applied) values ($1, true)`, next)

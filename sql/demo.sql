@@ -189,3 +189,43 @@ order by p.id
 limit 1;
 
 commit;
+
+-- -----------------------------------------------------------------------------------------------
+-- Handoff notices and heartbeat monitors (issue 21). Added once per database (when the demo
+-- tenant has no heartbeat monitor yet), to the demo data above:
+--
+-- * Bob takes over the demo schedule a few minutes after the load: an override of the whole
+--   schedule from the next minute + 3 (newer than Carol's, so it wins) for 2 hours. The handoff
+--   task tells Bob at once (his shift starts within HANDOFF_LEAD) and the subscription below at
+--   the handoff, "Bob is now on call for Demo on-call until … , after Carol." (oncall.changed). An
+--   override rather than another layer keeps the schedule's two layers as they are.
+-- * A subscription of the schedule: a webhook to the demo receiver (opsworker.demo_webhook).
+-- * Heartbeat monitor "demo backup", expecting a ping every 60 seconds on the published demo
+--   token demo-heartbeat-token-0001 (`opsworker heartbeat ping demo-heartbeat-token-0001`, or
+--   `curl -X POST http://127.0.0.1:8080/heartbeat/demo-heartbeat-token-0001`); unpinged, it
+--   opens an alert a minute after the load, which the demo policy escalates; a ping resolves it.
+begin;
+
+do $$
+declare
+    handoff_at timestamptz := date_trunc('minute', now()) + interval '4 minutes';
+    sched      bigint;
+    pol        bigint;
+    bob        bigint;
+begin
+    if exists (select 1 from heartbeat_monitors where tenant_id = 'demo') then
+        return;
+    end if;
+    select id into sched from oncall_schedules where tenant_id = 'demo' and name = 'Demo on-call' order by id limit 1;
+    select id into pol from escalation_policies where tenant_id = 'demo' and name = 'Demo: on call, then Bob' order by id limit 1;
+    select id into bob from responders where tenant_id = 'demo' and name = 'Bob' order by id limit 1;
+    insert into oncall_overrides (schedule_id, responder_id, replaces_responder_id, starts_at, ends_at, created_at)
+        values (sched, bob, null, handoff_at, handoff_at + interval '2 hours', clock_timestamp());
+    insert into schedule_subscriptions (tenant_id, schedule_id, kind, address)
+        values ('demo', sched, 'webhook', coalesce(nullif(current_setting('opsworker.demo_webhook', true), ''), 'http://receiver:8090/'));
+    insert into heartbeat_monitors (tenant_id, name, interval_seconds, escalation_policy_id, token)
+        values ('demo', 'demo backup', 60, pol, 'demo-heartbeat-token-0001');
+end
+$$;
+
+commit;

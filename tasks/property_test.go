@@ -100,27 +100,11 @@ func TestEditsAndRuns(t *testing.T) {
 	for w := range propertyWorkers {
 		t.Run(fmt.Sprintf("worker %d", w), func(t *testing.T) {
 			t.Parallel()
-			pool := newPool(t)
+			pool := dbtest.NewUnsynced(t)
 			rapid.Check(t, func(rt *rapid.T) { newSequence(rt, pool).run(rt) })
 		})
 	}
 	t.Cleanup(func() { t.Logf("%d workers: %s", propertyWorkers, time.Since(start).Round(time.Millisecond)) })
-}
-
-// newPool returns a pool on a fresh database that does not wait for the disk at commit: the
-// sequences commit thousands of transactions whose durability nothing needs.
-func newPool(t *testing.T) *pgxpool.Pool {
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // flagSet reports whether name was given on the command line.

@@ -97,3 +97,38 @@ const (
 	ReasonAlertResolved         Reason = "alert_resolved"
 	ReasonContactMethodRemoved  Reason = "contact_method_removed"
 )
+
+// NoticeKind is handoff_notices.kind: whom a handoff notice tells, and when.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	NoticeChanged  NoticeKind = "changed"  // a schedule's subscriptions, at the change
+	NoticeUpcoming NoticeKind = "upcoming" // the responder who comes on call, HANDOFF_LEAD before
+)
+
+// Type is the notice's type in its webhook body and payload: oncall.changed or oncall.upcoming.
+func (k NoticeKind) Type() string { return "oncall." + string(k) }
+
+// NoticeStatus is handoff_notices.status.
+type NoticeStatus string
+
+// Notice statuses.
+const (
+	NoticePending NoticeStatus = "pending" // its deliveries are queued
+	NoticeSent    NoticeStatus = "sent"    // one of its deliveries was sent
+	NoticeSkipped NoticeStatus = "skipped" // the change was over an hour old when the worker came to it: not sent
+	NoticeFailed  NoticeStatus = "failed"  // nothing could be queued or sent (last_error says why)
+)
+
+// SourceHeartbeat is alerts.source of the alerts the heartbeats task opens.
+const SourceHeartbeat = "heartbeat"
+
+// EventResolved is the event of an alert the worker resolved; its details say how ("via").
+const EventResolved Event = "resolved"
+
+// Via says who or what changed an alert, in the details of its event and in follow-ups.
+type Via string
+
+// ViaHeartbeat: the heartbeats task resolved the alert because its monitor's pings returned.
+const ViaHeartbeat Via = "heartbeat"

@@ -20,6 +20,7 @@ import (
 	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/setting"
+	"github.com/opsworker/opsworker/tasks/handoff"
 )
 
 // Env is the environment as DESIGN.md's configuration table defines it, but for the tasks' cron
@@ -30,7 +31,7 @@ type Env struct {
 	CronTZ            string        `envconfig:"CRON_TZ" default:"UTC" desc:"zone of specs without their own CRON_TZ= prefix"`
 	JobTimeout        time.Duration `envconfig:"JOB_TIMEOUT" default:"5m" desc:"deadline of one run"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"how long SIGTERM waits for running jobs before cancelling them"`
-	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz, /metrics and (with CONSOLE_USERS) the console"`
+	HTTPAddr          string        `envconfig:"HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz, /metrics, /heartbeat/<token> and (with CONSOLE_USERS) the console"`
 	LogFormat         string        `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	Migrate           bool          `envconfig:"MIGRATE" default:"true" desc:"apply migrations at start"`
@@ -47,6 +48,8 @@ type Env struct {
 	SMTPFrom              string        `envconfig:"SMTP_FROM" default:"opsworker@localhost" desc:"sender address of page e-mails"`
 
 	ConsoleUsers string `envconfig:"CONSOLE_USERS" default:"" desc:"user:bcrypt-hash pairs, comma-separated, for the web console and API under /ui/ and /api/v1/; empty: console off (404)"`
+
+	HandoffLead time.Duration `envconfig:"HANDOFF_LEAD" default:"15m" desc:"how long before a shift the responder coming on call is told it starts (0 to 168h; 0: at the change)"`
 }
 
 // Config is the validated environment: everything the process needs, parsed once. Each
@@ -128,6 +131,9 @@ func LoadConfig(now time.Time) (*Config, error) {
 	}
 	if c.Users, err = console.ParseUsers(e.ConsoleUsers); err != nil {
 		return nil, &setting.Error{Name: "CONSOLE_USERS", Value: redactUsers(e.ConsoleUsers), Reason: err.Error()}
+	}
+	if err := (handoff.Options{Lead: e.HandoffLead}).Validate(); err != nil {
+		return nil, err
 	}
 	if e.ReportCatchupDays < 1 || e.ReportCatchupDays > 366 {
 		return nil, setting.Errorf("REPORT_CATCHUP_DAYS", e.ReportCatchupDays, "must be a whole number of days from 1 to 366")

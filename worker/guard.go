@@ -68,6 +68,9 @@ func (w *Worker) standDown(state schema.State) {
 	w.log.Error("stood down: no runs, no deliveries from this process", "schema", why,
 		"database_version", state.Database, "build_version", state.Build, "database_floor", state.Floor)
 	w.stopListening()
+	if w.pings != nil {
+		w.pings.h.Store(nil)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout)
 	defer cancel()
 	if w.deliveries != nil {

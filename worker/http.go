@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/opsworker/opsworker/tasks/heartbeats"
 )
 
 // probes are what /healthz and /readyz ask. healthy says the process is up and working
@@ -17,14 +19,16 @@ type probes struct {
 	ready   func(ctx context.Context) error
 }
 
-// newMux serves the probes and the metrics, and ui (the console) under /ui/ and /api/ when
-// it is not nil.
-func newMux(p probes, gatherer prometheus.Gatherer, ui http.Handler) *http.ServeMux {
+// newMux serves the probes and the metrics, pings under /heartbeat/ (whatever CONSOLE_USERS
+// says: the token is the credential), and ui (the console) under /ui/ and /api/ when it is not
+// nil.
+func newMux(p probes, gatherer prometheus.Gatherer, ui, pings http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	if ui != nil {
 		mux.Handle("/ui/", ui)
 		mux.Handle("/api/", ui)
 	}
+	mux.Handle(heartbeats.Prefix, pings)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ok, why := p.healthy()
 		if !ok {

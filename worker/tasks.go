@@ -11,6 +11,8 @@ import (
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/escalation"
+	"github.com/opsworker/opsworker/tasks/handoff"
+	"github.com/opsworker/opsworker/tasks/heartbeats"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
@@ -58,6 +60,20 @@ var Tasks = []Task{
 		Summary: "write each tenant's daily report for every finished local day not yet reported",
 		New: func(d Deps) scheduler.Job {
 			return report.New(d.Pool, report.Options{Registerer: d.Registerer, CatchupDays: d.Config.ReportCatchupDays})
+		},
+	},
+	{
+		Name: "handoff", Variable: "HANDOFF_SCHEDULE", Default: "@every 1m", Conns: 2,
+		Summary: "tell schedules' subscribers who is now on call, and each responder HANDOFF_LEAD before their shift",
+		New: func(d Deps) scheduler.Job {
+			return handoff.New(d.Pool, handoff.Options{Lead: d.Config.HandoffLead, Registerer: d.Registerer, Deliveries: d.Deliveries})
+		},
+	},
+	{
+		Name: "heartbeats", Variable: "HEARTBEATS_SCHEDULE", Default: "@every 1m", Conns: 2,
+		Summary: "open an alert for each heartbeat monitor silent past its interval; resolve it when pings return",
+		New: func(d Deps) scheduler.Job {
+			return heartbeats.New(d.Pool, heartbeats.Options{Registerer: d.Registerer})
 		},
 	},
 }

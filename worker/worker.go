@@ -58,6 +58,7 @@ type Worker struct {
 	srv    *http.Server
 	served chan error // the HTTP server's end, when it ends on its own
 	ui     *consoleSlot
+	pings  *pingSlot
 
 	pool       atomic.Pointer[pgxpool.Pool]
 	sched      atomic.Pointer[scheduler.Scheduler]
@@ -114,7 +115,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.ln = ln
 	w.ui = newConsoleSlot(w.cfg)
-	w.srv = &http.Server{Handler: newMux(w.probes(), w.reg, w.ui), ReadHeaderTimeout: 5 * time.Second}
+	w.pings = &pingSlot{}
+	w.srv = &http.Server{Handler: newMux(w.probes(), w.reg, w.ui, w.pings), ReadHeaderTimeout: 5 * time.Second}
 	go func() { w.served <- w.srv.Serve(ln) }()
 	w.log.Info("HTTP endpoints up", "http_addr", ln.Addr().String())
 
@@ -138,6 +140,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		return nil
 	}
 
+	w.pings.start(pool, w.reg, w.log)
 	if w.deliveries, err = w.newDelivery(pool, true); err != nil {
 		return err
 	}

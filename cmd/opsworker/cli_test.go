@@ -35,13 +35,19 @@ func TestCLI(t *testing.T) {
 		notJust string // stdout must not be only this
 	}{
 		{name: "version", args: []string{"--version"}, stdout: []string{"opsworker " + version + "\n"}},
-		{name: "help lists commands", args: []string{"--help"}, stdout: []string{"serve", "run", "schedule", "migrate", "oncall", "demo", "healthcheck", "completion", "--version"}},
+		{name: "help lists commands", args: []string{"--help"}, stdout: []string{"serve", "run", "schedule", "migrate", "oncall", "handoff", "heartbeat", "demo", "healthcheck", "completion", "--version"}},
 		{name: "help run", args: []string{"help", "run"}, stdout: []string{"Tasks:", "escalation", "report", "Environment:", "DATABASE_URL", "JOB_TIMEOUT"}},
 		{name: "run --help lists tasks", args: []string{"run", "--help"}, stdout: []string{"Tasks:\n  escalation", "\n  report"}},
-		{name: "serve --help lists every variable", args: []string{"serve", "--help"}, stdout: []string{"ESCALATION_SCHEDULE", "REPORT_SCHEDULE", "SHUTDOWN_TIMEOUT", "HTTP_ADDR", "MIGRATE", "REPORT_CATCHUP_DAYS"}},
+		{name: "serve --help lists every variable", args: []string{"serve", "--help"}, stdout: []string{"ESCALATION_SCHEDULE", "REPORT_SCHEDULE", "HANDOFF_SCHEDULE", "HEARTBEATS_SCHEDULE", "HANDOFF_LEAD", "SHUTDOWN_TIMEOUT", "HTTP_ADDR", "MIGRATE", "REPORT_CATCHUP_DAYS"}},
 		{name: "schedule --help", args: []string{"schedule", "--help"}, stdout: []string{"ESCALATION_SCHEDULE", "CRON_TZ"}},
 		{name: "oncall --help", args: []string{"oncall", "--help"}, stdout: []string{"--until", "--json", "DATABASE_URL"}},
 		{name: "healthcheck --help", args: []string{"healthcheck", "--help"}, stdout: []string{"HTTP_ADDR"}},
+		{name: "handoff --help", args: []string{"handoff", "--help"}, stdout: []string{"--from", "--until", "--json", "HANDOFF_LEAD", "DATABASE_URL"}},
+		{name: "heartbeat --help", args: []string{"heartbeat", "--help"}, stdout: []string{"ping", "list"}},
+		{name: "heartbeat ping --help", args: []string{"heartbeat", "ping", "--help"}, stdout: []string{"--url", "--timeout", "HTTP_ADDR"}},
+		{name: "heartbeat list --help", args: []string{"heartbeat", "list", "--help"}, stdout: []string{"--tenant", "--json", "DATABASE_URL"}},
+		{name: "heartbeat pong", args: []string{"heartbeat", "pong"}, code: exitUsage, stderr: []string{`unknown command "pong": ping or list`}},
+		{name: "heartbeat ping without a token", args: []string{"heartbeat", "ping"}, code: exitUsage, stderr: []string{"name one TOKEN"}},
 		{name: "completion bash", args: []string{"completion", "bash"}, stdout: []string{"bash completion", "__opsworker"}},
 		{name: "completion zsh", args: []string{"completion", "zsh"}, stdout: []string{"#compdef opsworker"}},
 		{name: "completion fish", args: []string{"completion", "fish"}, stdout: []string{"complete -c opsworker"}},
@@ -100,7 +106,7 @@ func TestCompletion(t *testing.T) {
 	for args, want := range map[string][]string{
 		"ru":   {"run"},
 		"s":    {"schedule", "serve"},
-		"run ": {"escalation", "report"},
+		"run ": {"escalation", "report", "handoff", "heartbeats"},
 	} {
 		_, out, _ := cli(t, append([]string{"__complete"}, strings.Split(args, " ")...)...)
 		var got []string

@@ -160,6 +160,8 @@ func newRootCmd(s ioStreams) *cobra.Command {
 		newScheduleCmd(s),
 		newMigrateCmd(s),
 		newOncallCmd(s),
+		newHandoffCmd(s),
+		newHeartbeatCmd(s),
 		newDemoCmd(s),
 		newHealthcheckCmd(s),
 		newReceiveCmd(s),
@@ -207,7 +209,7 @@ var negativeNumber = regexp.MustCompile(`unknown shorthand flag: '\d' in (-\d+)`
 
 // flagError turns a flag parsing error into a usage error.
 func flagError(cmd *cobra.Command, err error) error {
-	if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && cmd.Name() == "oncall" {
+	if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && (cmd.Name() == "oncall" || cmd.Name() == "handoff") {
 		return usageErrorf("SCHEDULE_ID %s is not a schedule id (a positive whole number)", m[1])
 	}
 	return usageErrorf("%v", err)

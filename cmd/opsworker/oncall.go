@@ -26,15 +26,7 @@ func newOncallCmd(s ioStreams) *cobra.Command {
 			"within the supported range. --json prints the shapes README.md documents. Exits 1 for an unknown\n"+
 			"schedule.",
 			"DATABASE_URL", "DATABASE_WAIT", "LOG_FORMAT", "LOG_LEVEL"),
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErrorf("name one SCHEDULE_ID")
-			}
-			if id, err := strconv.ParseInt(args[0], 10, 64); err != nil || id <= 0 {
-				return usageErrorf("SCHEDULE_ID %q is not a schedule id (a positive whole number)", args[0])
-			}
-			return nil
-		},
+		Args: scheduleIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, _ := strconv.ParseInt(args[0], 10, 64)
 			from, err := instantFlag(cmd, "at", time.Now())

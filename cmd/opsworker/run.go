@@ -29,7 +29,7 @@ func newRunCmd(s ioStreams) *cobra.Command {
 			"duration_seconds, summary. An --at more than "+worker.MaxFuture.String()+" ahead of the clock needs --allow-future: a\n"+
 			"run stamps what it writes with it, and a report would cover days that have not ended.\n"+
 			"Exits 1 if the run failed or another process is running the task.\n\nTasks:\n"+strings.Join(lines, "\n"),
-			"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "JOB_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS"),
+			"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "JOB_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "HANDOFF_LEAD"),
 		ValidArgs: worker.TaskNames(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

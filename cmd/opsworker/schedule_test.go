@@ -20,6 +20,8 @@ func at(t *testing.T, s string) time.Time {
 func TestScheduleCommandPrintsBerlinTimes(t *testing.T) {
 	t.Setenv("ESCALATION_SCHEDULE", "*/5 * * * *")
 	t.Setenv("REPORT_SCHEDULE", "off")
+	t.Setenv("HANDOFF_SCHEDULE", "off")
+	t.Setenv("HEARTBEATS_SCHEDULE", "off")
 	t.Setenv("CRON_TZ", "Europe/Berlin")
 	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none") // never used
 	var out, errb bytes.Buffer

@@ -18,7 +18,7 @@ func newServeCmd(s ioStreams) *cobra.Command {
 			"DATABASE_WAIT for the database, answering /healthz meanwhile.",
 			append([]string{"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
 				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "ESCALATION_ON_NOTIFY", "DELIVERY_WORKERS", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_TIMEOUT",
-				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM", "CONSOLE_USERS"}, worker.SpecVariables()...)...),
+				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM", "CONSOLE_USERS", "HANDOFF_LEAD"}, worker.SpecVariables()...)...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
