@@ -61,8 +61,8 @@ func TestServeRunsHandoffAndHeartbeats(t *testing.T) {
 	}
 	_, metrics := httpGet(t, addr+"/metrics")
 	for _, want := range []string{
-		`opsworker_job_runs_total{job="handoff",outcome="succeeded",trigger="schedule"}`,
-		`opsworker_job_runs_total{job="heartbeats",outcome="succeeded",trigger="schedule"}`,
+		`opsworker_job_runs_total{outcome="succeeded",task="handoff",trigger="schedule"}`,
+		`opsworker_job_runs_total{outcome="succeeded",task="heartbeats",trigger="schedule"}`,
 		"opsworker_handoff_notices_total 1",
 		"opsworker_heartbeats_alerts_opened_total 1",
 		"opsworker_heartbeats_alerts_resolved_total 1",
