@@ -230,6 +230,16 @@ func withEnv(long string, names ...string) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// allVariables names every variable opsworker reads, for the commands that read them all (serve,
+// run): a variable added to worker.Env or the registry shows in their help without a word here.
+func allVariables() []string {
+	var out []string
+	for _, v := range worker.Variables() {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
 // noArgs rejects positional arguments with a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {

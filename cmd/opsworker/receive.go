@@ -24,7 +24,9 @@ func newReceiveCmd(s ioStreams) *cobra.Command {
 			"with the tenant's secret (--secret, or RECEIVE_SECRET), and prints it (text, or --json: one object per\n" +
 			"line with the headers and the body). A bad, missing or stale signature (older or newer than 5 minutes)\n" +
 			"gets 401; a valid delivery 204, or 500 for a --fail-rate share of them, to watch opsworker retry.\n" +
-			"A receiver dedupes by webhook-id: the same on every attempt of a delivery; this one marks repeats.",
+			"A receiver dedupes by webhook-id: the same on every attempt of a delivery; this one marks repeats.\n\n" +
+			"Environment:\n" +
+			"  RECEIVE_SECRET         the tenant's webhook secret when --secret is not given (whsec_ and base64)",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if secret == "" {

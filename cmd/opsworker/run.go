@@ -28,8 +28,9 @@ func newRunCmd(s ioStreams) *cobra.Command {
 			"prints the run as JSON: run_id, job, status, error, scheduled_at, started_at, finished_at,\n"+
 			"duration_seconds, summary. An --at more than "+worker.MaxFuture.String()+" ahead of the clock needs --allow-future: a\n"+
 			"run stamps what it writes with it, and a report would cover days that have not ended.\n"+
-			"Exits 1 if the run failed or another process is running the task.\n\nTasks:\n"+strings.Join(lines, "\n"),
-			"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "JOB_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "HANDOFF_LEAD"),
+			"Exits 1 if the run failed or another process is running the task. It reads the whole configuration,\n"+
+			"as serve does (a task's options, and a bad value anywhere stops it).\n\nTasks:\n"+strings.Join(lines, "\n"),
+			allVariables()...),
 		ValidArgs: worker.TaskNames(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
-
-	"github.com/opsworker/opsworker/worker"
 )
 
 func newServeCmd(s ioStreams) *cobra.Command {
@@ -16,9 +14,7 @@ func newServeCmd(s ioStreams) *cobra.Command {
 			"SIGTERM or SIGINT; then it drains: no new runs, running ones get SHUTDOWN_TIMEOUT to finish before\n"+
 			"their contexts are cancelled, and it exits 0 within SHUTDOWN_TIMEOUT + 5s. At start it waits up to\n"+
 			"DATABASE_WAIT for the database, answering /healthz meanwhile.",
-			append([]string{"DATABASE_URL", "DATABASE_WAIT", "MIGRATE", "CRON_TZ", "JOB_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR",
-				"LOG_FORMAT", "LOG_LEVEL", "REPORT_CATCHUP_DAYS", "ESCALATION_ON_NOTIFY", "DELIVERY_WORKERS", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_TIMEOUT",
-				"DELIVERY_ALLOW_NETWORKS", "SMTP_URL", "SMTP_FROM", "CONSOLE_USERS", "HANDOFF_LEAD"}, worker.SpecVariables()...)...),
+			allVariables()...),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), s) },
 	}
