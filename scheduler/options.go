@@ -120,8 +120,12 @@ func (o Options) Validate() error {
 	if o.MaxPending < 0 {
 		return &OptionError{"MaxPending", "", fmt.Sprint(o.MaxPending), "must be a positive number, such as 1000"}
 	}
-	if o.Timeout > 0 && o.StartTimeout > o.Timeout {
-		return &OptionError{"StartTimeout", "", o.StartTimeout.String(), fmt.Sprintf("must be at most the run's deadline (JOB_TIMEOUT=%s)", o.Timeout)}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if o.StartTimeout > timeout {
+		return &OptionError{"StartTimeout", "", o.StartTimeout.String(), fmt.Sprintf("must be at most the run's deadline (JOB_TIMEOUT=%s)", timeout)}
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{Retention: -time.Hour}, "Retention", "positive duration", ""},
 		{Options{MaxPending: -1}, "MaxPending", "positive number", ""},
 		{Options{Timeout: time.Second, StartTimeout: 2 * time.Second}, "StartTimeout", "at most the run's deadline (JOB_TIMEOUT=1s)", ""},
+		{Options{StartTimeout: 6 * time.Minute}, "StartTimeout", "at most the run's deadline (JOB_TIMEOUT=5m0s)", ""},
 	} {
 		err := c.o.Validate()
 		var oe *OptionError
@@ -54,4 +55,15 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("Validate(%+v) = %q, want %q", c.o, err, c.message)
 		}
 	}
+}
+
+// New refuses what Validate refuses: the configuration is checked where it is read, so reaching
+// New with a bad option is a programming error.
+func TestNewPanicsOnBadOptions(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "JOB_TIMEOUT=-1s") {
+			t.Fatalf("recovered %v, want a panic naming JOB_TIMEOUT", r)
+		}
+	}()
+	New(nil, Options{Timeout: -time.Second})
 }

@@ -113,10 +113,10 @@ type entry struct {
 // defaults (WithDefaults); New panics on options Validate refuses: check them where the
 // configuration is read, before anything starts.
 func New(pool *pgxpool.Pool, opts Options) *Scheduler {
+	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
 		panic("scheduler.New: " + err.Error())
 	}
-	opts = opts.WithDefaults()
 	base, cancel := context.WithCancelCause(context.Background())
 	s := &Scheduler{
 		pool:    pool,
