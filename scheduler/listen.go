@@ -65,7 +65,7 @@ func (s *Scheduler) Listen(ctx context.Context, o ListenOptions) error {
 		o.Logger = s.log
 	}
 	reconnects := listenerReconnects(o.Registerer)
-	w := &wakeUps{s: s, log: o.Logger, reconnects: reconnects, backoff: newListenBackoff()}
+	w := &wakeUps{s: s, log: o.Logger, reconnects: reconnects, backoff: newListenBackoff(), channels: len(o.Jobs)}
 	l := &pgxlisten.Listener{
 		Connect: func(ctx context.Context) (*pgx.Conn, error) { return w.connect(ctx, o.ConnConfig) },
 		LogError: func(ctx context.Context, err error) {
@@ -120,10 +120,12 @@ type wakeUps struct {
 	log        *slog.Logger
 	reconnects *prometheus.CounterVec
 	backoff    retry.Backoff
-	// failed: the last connection attempt failed, or its connection never got to listen, so
-	// the next attempt waits for the backoff.
-	failed    bool
-	listening int // connections that got to listen
+	channels   int
+	// failed: the last connection attempt failed, or its connection did not get to listen on
+	// every channel, so the next attempt waits for the backoff.
+	failed   bool
+	connects int // connections made
+	listened int // channels the current connection listens on
 }
 
 // connect makes the listener's connection, until it works or ctx ends. An attempt that follows a
@@ -150,6 +152,8 @@ func (w *wakeUps) connect(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, 
 		conn, err = pgx.ConnectConfig(cctx, cfg)
 		cancel()
 		if err == nil {
+			w.connects++
+			w.listened = 0
 			return conn, nil
 		}
 		if ctx.Err() != nil {
@@ -173,12 +177,11 @@ func (h wakeUp) HandleNotification(context.Context, *pgconn.Notification, *pgx.C
 
 func (h wakeUp) HandleBacklog(context.Context, string, *pgx.Conn) error {
 	w := h.w
-	if w.failed { // the first channel of a new connection: it works
+	if w.listened++; w.listened == w.channels { // the connection works
 		w.failed = false
 		w.backoff = newListenBackoff()
-		w.listening++
 	}
-	if w.listening > 1 {
+	if w.connects > 1 {
 		w.reconnects.WithLabelValues(h.channel).Inc()
 		w.log.Info("notification listener reconnected: one catch-up run", "job", h.job, "channel", h.channel)
 	} else {
