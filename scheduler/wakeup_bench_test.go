@@ -17,9 +17,10 @@ import (
 )
 
 // wakeBench is a scheduler on the real clock with one trivial job, woken up by notifications on
-// channel bench_wake through Listen.
+// channel bench_wake through Listen, and a connection that sends them.
 type wakeBench struct {
 	pool    *pgxpool.Pool
+	conn    *pgxpool.Conn
 	s       *Scheduler
 	starts  chan time.Time // each run's start, as the job sees it
 	runs    atomic.Int64
@@ -48,13 +49,24 @@ func newWakeBench(b *testing.B) *wakeBench {
 		defer close(done)
 		_ = w.s.Listen(ctx, ListenOptions{ConnConfig: cfg, Jobs: map[string]string{"bench_wake": "bench"}})
 	}()
+	if w.conn, err = w.pool.Acquire(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	w.stopped = func() {
+		w.conn.Release()
 		cancel()
 		<-done
 		shutdown(w.s, 5*time.Second)
 	}
 	<-w.starts // the catch-up run once listening
 	return w
+}
+
+// notify commits one notification on bench_wake, in its own transaction.
+func (w *wakeBench) notify(b *testing.B) {
+	if _, err := w.conn.Exec(context.Background(), "select pg_notify('bench_wake', '')"); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkWakeUpLatency: a notification committed (pg_notify in its own transaction) to the
@@ -65,11 +77,6 @@ func newWakeBench(b *testing.B) *wakeBench {
 func BenchmarkWakeUpLatency(b *testing.B) {
 	w := newWakeBench(b)
 	defer w.stopped()
-	conn, err := w.pool.Acquire(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Release()
 	const samples = 200
 	var lat []time.Duration
 	b.ResetTimer()
@@ -77,9 +84,7 @@ func BenchmarkWakeUpLatency(b *testing.B) {
 		for range samples {
 			time.Sleep(coalesceWindow + 10*time.Millisecond) // the pace of the load, not a wait for the code
 			sent := time.Now()
-			if _, err := conn.Exec(context.Background(), "select pg_notify('bench_wake', '')"); err != nil {
-				b.Fatal(err)
-			}
+			w.notify(b)
 			select {
 			case at := <-w.starts:
 				lat = append(lat, at.Sub(sent))
@@ -104,11 +109,6 @@ func BenchmarkWakeUpLatency(b *testing.B) {
 func BenchmarkWakeUpBurst(b *testing.B) {
 	w := newWakeBench(b)
 	defer w.stopped()
-	conn, err := w.pool.Acquire(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Release()
 	const burst = 1000
 	wakeups := w.s.metrics.wakeups.WithLabelValues("bench")
 	var runs, sending, settled float64
@@ -118,9 +118,7 @@ func BenchmarkWakeUpBurst(b *testing.B) {
 		before, heard := w.runs.Load(), testutil.ToFloat64(wakeups)
 		first := time.Now()
 		for range burst {
-			if _, err := conn.Exec(context.Background(), "select pg_notify('bench_wake', '')"); err != nil {
-				b.Fatal(err)
-			}
+			w.notify(b)
 		}
 		sent := time.Now()
 		// Every notification has been heard once the wake-up counter has counted them; the
