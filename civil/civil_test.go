@@ -204,3 +204,52 @@ func TestCheckRange(t *testing.T) {
 		t.Errorf("range = [%v, %v)", civil.MinInstant, civil.MaxInstant)
 	}
 }
+
+// ClampNano is the one clamp of instants: the identity inside the computation range (which holds
+// the supported range), its edges beyond it, whatever the instant.
+func TestClampNano(t *testing.T) {
+	if !civil.ComputeMin.Before(civil.MinInstant) || !civil.ComputeMax.After(civil.MaxInstant) {
+		t.Fatalf("computation range [%v, %v] does not hold the supported range", civil.ComputeMin, civil.ComputeMax)
+	}
+	for _, in := range []time.Time{civil.MinInstant, civil.MaxInstant, at(t, "2027-03-28T01:30:00.123456789Z"), civil.ComputeMin, civil.ComputeMax} {
+		if got := civil.ClampNano(in); got != in.UnixNano() {
+			t.Errorf("ClampNano(%v) = %d, want %d", in, got, in.UnixNano())
+		}
+	}
+	for _, c := range []struct {
+		in   time.Time
+		want time.Time
+	}{
+		{time.Time{}, civil.ComputeMin},
+		{at(t, "1959-12-31T23:59:59.999999999Z"), civil.ComputeMin},
+		{at(t, "2240-01-01T00:00:00.000000001Z"), civil.ComputeMax},
+		{at(t, "9999-12-31T23:59:59Z"), civil.ComputeMax},
+	} {
+		if got := civil.ClampNano(c.in); got != c.want.UnixNano() {
+			t.Errorf("ClampNano(%v) = %v, want %v", c.in, time.Unix(0, got).UTC(), c.want)
+		}
+	}
+}
+
+// One zone rule for CRON_TZ, spec prefixes, tenants and schedules: IANA names only, never the
+// machine's zone nor the empty name.
+func TestLoadLocation(t *testing.T) {
+	for _, ok := range []string{"UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5"} {
+		loc, err := civil.LoadLocation(ok)
+		if err != nil || loc.String() != ok {
+			t.Errorf("LoadLocation(%q) = %v, %v", ok, loc, err)
+		}
+		if again, _ := civil.LoadLocation(ok); again != loc {
+			t.Errorf("LoadLocation(%q) is not cached", ok)
+		}
+	}
+	for _, bad := range []string{"", " ", "Local", "Mars/Olympus", "utc/../UTC", "../etc/passwd"} {
+		_, err := civil.LoadLocation(bad)
+		if !errors.Is(err, civil.ErrUnknownZone) || !strings.Contains(err.Error(), "name an IANA time zone") {
+			t.Errorf("LoadLocation(%q) = %v, want an unknown time zone error", bad, err)
+		}
+	}
+	if _, err := civil.LoadLocation("Local"); !strings.Contains(err.Error(), "machine's zone") {
+		t.Errorf("Local: %v", err)
+	}
+}

@@ -1,7 +1,9 @@
 package civil
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -11,20 +13,38 @@ import (
 // is bounded by the zone database, whatever names bad rows hold.
 var locations sync.Map // string → *time.Location
 
-// LoadLocation returns the zone named name, as time.LoadLocation, cached. It refuses "" and
-// "Local", which time.LoadLocation maps to UTC and to the machine's zone: a schedule's zone must
-// not depend on where the worker runs.
+// ErrUnknownZone is wrapped by LoadLocation's errors.
+var ErrUnknownZone = errors.New("unknown time zone")
+
+// LoadLocation is the one rule by which opsworker reads a zone's name, wherever it comes from:
+// CRON_TZ and a spec's CRON_TZ= prefix, a tenant's and a schedule's time_zone. It returns the
+// zone of the IANA database named name, as time.LoadLocation, cached. It refuses "" and "Local",
+// which time.LoadLocation maps to UTC and to the machine's zone: what a spec or a schedule means
+// must not depend on where the worker runs. Errors wrap ErrUnknownZone and read, for a
+// configuration message, `unknown time zone "Mars/Olympus": name an IANA time zone such as UTC
+// or Europe/Berlin`.
 func LoadLocation(name string) (*time.Location, error) {
 	if v, ok := locations.Load(name); ok {
 		return v.(*time.Location), nil
 	}
-	if name == "" || name == "Local" {
-		return nil, fmt.Errorf("civil: time zone %q: not a zone name", name)
+	if strings.TrimSpace(name) == "" || name == "Local" {
+		return nil, zoneError(name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("civil: time zone %q: %w", name, err)
+		return nil, zoneError(name)
 	}
 	v, _ := locations.LoadOrStore(name, loc)
 	return v.(*time.Location), nil
+}
+
+func zoneError(name string) error {
+	why := "name an IANA time zone such as UTC or Europe/Berlin"
+	switch strings.TrimSpace(name) {
+	case "":
+		why = "empty: " + why
+	case "Local":
+		why = "the machine's zone is not allowed: " + why
+	}
+	return fmt.Errorf("%w %q: %s", ErrUnknownZone, name, why)
 }

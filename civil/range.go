@@ -34,3 +34,33 @@ func CheckRange(t time.Time) error {
 	return fmt.Errorf("%s is %w %s to %s", t.Format(time.RFC3339Nano), ErrOutOfRange,
 		MinInstant.Format(time.RFC3339), MaxInstant.Add(-time.Second).Format(time.RFC3339))
 }
+
+// The computation range, [ComputeMin, ComputeMax]: every instant is clamped into it (ClampNano)
+// before it is computed with. It holds the supported range with room on both sides, so that a
+// window touching an edge of the supported range is answered exactly. Its width, 280 years,
+// keeps every difference of instants and civil times inside an int64 of nanoseconds (292
+// years), and its end leaves room for two of the longest shifts (ten years each, see package
+// oncall) and every search window before the int64 range ends in 2262.
+var (
+	ComputeMin = time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	ComputeMax = time.Date(2240, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+var (
+	computeMinNs = ComputeMin.UnixNano()
+	computeMaxNs = ComputeMax.UnixNano()
+)
+
+// ClampNano returns t as nanoseconds since the Unix epoch, saturated into the computation range:
+// the one clamp of instants, shared by the resolvers (oncall) and the zone walks (Transitions).
+// Instants outside the supported range are refused where they come in (CheckRange, oncall's
+// Validate); the clamp only keeps whatever gets past that finite and free of overflow.
+func ClampNano(t time.Time) int64 {
+	switch {
+	case t.Before(ComputeMin):
+		return computeMinNs
+	case t.After(ComputeMax):
+		return computeMaxNs
+	}
+	return t.UnixNano()
+}

@@ -21,14 +21,14 @@ func (tr Transition) WallBefore() time.Time { return tr.At.UTC().Add(tr.Before) 
 // WallAfter is the reading the clock shows at At, as a time in UTC.
 func (tr Transition) WallAfter() time.Time { return tr.At.UTC().Add(tr.After) }
 
-// Transitions returns the offset changes of loc in (from, to], oldest first. A change of the
-// zone's name or DST flag that keeps the offset is no transition: wall clocks do not move. It
-// walks the same zone periods as Zone, so it holds where Go's ZoneBounds does not (see
-// Zone.lookup). A nil loc is read as UTC.
+// Transitions returns the offset changes of loc in (from, to], oldest first, from and to clamped
+// into the computation range. A change of the zone's name or DST flag that keeps the offset is no
+// transition: wall clocks do not move. It walks the same zone periods as Zone, so it holds where
+// Go's ZoneBounds does not (see Zone.lookup). A nil loc is read as UTC.
 func Transitions(loc *time.Location, from, to time.Time) []Transition {
 	var z Zone
 	z.Init(loc)
-	f, e := saturate(from), saturate(to)
+	f, e := ClampNano(from), ClampNano(to)
 	var out []Transition
 	for p := z.at(f); p.end != never && p.end <= e; {
 		q := z.at(p.end)

@@ -215,18 +215,13 @@ var (
 	nanoMax = time.Unix(0, math.MaxInt64)
 )
 
-// boundNs converts a zone period bound, where the zero Time means unbounded, saturating to
-// ever/never beyond what an int64 of nanoseconds holds.
+// boundNs converts a zone period bound, where the zero Time means unbounded, to nanoseconds
+// since the epoch. A bound is an edge of the zone's data, not an instant anyone asked about (those
+// are clamped once, by ClampNano): one beyond what an int64 of nanoseconds holds is unbounded.
 func boundNs(t time.Time, unbounded int64) int64 {
-	if t.IsZero() {
-		return unbounded
-	}
-	return saturate(t)
-}
-
-// saturate returns t as nanoseconds since the epoch, ever/never beyond what an int64 holds.
-func saturate(t time.Time) int64 {
 	switch {
+	case t.IsZero():
+		return unbounded
 	case t.Before(nanoMin):
 		return ever
 	case t.After(nanoMax):

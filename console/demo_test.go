@@ -40,7 +40,7 @@ func TestDemoInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := scheduler.New(f.pool, scheduler.Options{Instance: "demo", Now: f.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	sc := scheduler.New(f.pool, scheduler.Options{Instance: "demo", Clock: f.schedulerClock(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	esc := escalation.New(f.pool, escalation.Options{Deliveries: delivery.NewEnqueuer(client, 10)})
 	for _, job := range []scheduler.Job{esc, report.New(f.pool, report.Options{})} {
 		if r, err := sc.RunNow(ctx, job, f.now().Add(time.Second)); err != nil || r.Status != "succeeded" {

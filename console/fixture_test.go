@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/opsworker/opsworker/dbtest"
@@ -71,6 +72,16 @@ func (f *fixture) now() time.Time { return *f.clock.Load() }
 
 func (f *fixture) setNow(t time.Time) { f.clock.Store(&t) }
 
+// schedulerClock is the real clock read at the fixture's now: the scheduler stamps runs with it.
+func (f *fixture) schedulerClock() clockwork.Clock { return fixtureClock{clockwork.NewRealClock(), f} }
+
+type fixtureClock struct {
+	clockwork.Clock
+	f *fixture
+}
+
+func (c fixtureClock) Now() time.Time { return c.f.now() }
+
 func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), pool: dbtest.New(t)}
 	f.setNow(fixtureNow)
@@ -110,7 +121,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	esc := escalation.New(f.pool, escalation.Options{Deliveries: delivery.NewEnqueuer(client, 10)})
 	rep := report.New(f.pool, report.Options{CatchupDays: 7})
-	sc := scheduler.New(f.pool, scheduler.Options{Instance: "fixture", Logger: quiet, Now: f.now})
+	sc := scheduler.New(f.pool, scheduler.Options{Instance: "fixture", Logger: quiet, Clock: f.schedulerClock()})
 	run := func(job scheduler.Job, at time.Time) {
 		t.Helper()
 		f.setNow(at)

@@ -27,29 +27,9 @@ const (
 	never = int64(math.MaxInt64) // the end of a layer that never ends
 )
 
-// The model's range, into which every instant is clamped before it is computed with. It holds
-// the supported range (civil.MinInstant to civil.MaxInstant, which Validate enforces on the
-// schedule's data) with room on both sides, so that a window touching an edge of the supported
-// range is answered exactly. Its width, 280 years, keeps every difference of instants and civil
-// times inside an int64 of nanoseconds (292 years), and its end leaves room for two of the
-// longest shifts before the int64 range ends in 2262.
-var (
-	minTime = time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(2240, 1, 1, 0, 0, 0, 0, time.UTC)
-	minNs   = minTime.UnixNano()
-	maxNs   = maxTime.UnixNano()
-)
-
-// clampNs returns t as an instant saturated into the model's range [minNs, maxNs].
-func clampNs(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return minNs
-	case t.After(maxTime):
-		return maxNs
-	}
-	return t.UnixNano()
-}
+// The model computes on civil's computation range (civil.ComputeMin to civil.ComputeMax): every
+// instant is clamped into it with civil.ClampNano before it is computed with. maxNs is its end.
+var maxNs = civil.ComputeMax.UnixNano()
 
 // floorDiv is a/b rounded towards minus infinity, for b > 0.
 func floorDiv(a, b int64) int64 {

@@ -18,7 +18,7 @@ func (s *Schedule) OnCall(t time.Time) (r Responder, ok bool) {
 	if s == nil {
 		return Responder{}, false
 	}
-	id, ok := s.onCallAt(min(clampNs(t), maxNs-1))
+	id, ok := s.onCallAt(min(civil.ClampNano(t), maxNs-1))
 	if !ok {
 		return Responder{}, false
 	}

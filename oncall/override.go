@@ -1,6 +1,10 @@
 package oncall
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/opsworker/opsworker/civil"
+)
 
 // older orders overrides by age: CreatedAt, then ID. It is a strict weak order, so a stable sort
 // leaves exact duplicates (which Validate rejects) in slice order, deterministically.
@@ -29,7 +33,7 @@ func (s *Schedule) prepareOverrides(from, to int64, people *roster) []activeOver
 	out := make([]activeOverride, 0, len(s.Overrides))
 	for i := range s.Overrides {
 		o := &s.Overrides[i]
-		start, end := clampNs(o.Start), clampNs(o.End)
+		start, end := civil.ClampNano(o.Start), civil.ClampNano(o.End)
 		if start < end && start < to && end > from && people.admits(o) {
 			out = append(out, activeOverride{start, end, o})
 		}

@@ -20,13 +20,13 @@ type rotation struct {
 func newRotation(z *civil.Zone, l *Layer) rotation {
 	r := rotation{
 		z:     z,
-		start: clampNs(l.RotationStart),
+		start: civil.ClampNano(l.RotationStart),
 		end:   never,
 		step:  shiftStep(l.ShiftLength, l.ShiftUnit),
 		who:   l.Participants,
 	}
 	if !l.EndsAt.IsZero() {
-		r.end = clampNs(l.EndsAt)
+		r.end = civil.ClampNano(l.EndsAt)
 	}
 	r.c0 = z.Civil(r.start)
 	return r

@@ -21,7 +21,7 @@ func (s *Schedule) Shifts(from, to time.Time) []Shift {
 		return []Shift{}
 	}
 	loc := s.location()
-	f, e := clampNs(from), clampNs(to)
+	f, e := civil.ClampNano(from), civil.ClampNano(to)
 	var segs []seg
 	if f < e {
 		var z civil.Zone

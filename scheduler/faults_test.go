@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/opsworker/opsworker/dbtest"
@@ -119,7 +120,8 @@ func TestLockLostStopsTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	s1 := f.scheduler(Options{Instance: "replica-1"})
+	// The heartbeat is what notices the loss: this test runs on the real clock.
+	s1 := f.scheduler(Options{Instance: "replica-1", Clock: clockwork.NewRealClock()})
 	s2 := New(other, Options{Instance: "replica-2", Logger: slog.New(newLogTap())})
 
 	var sp spans
@@ -190,16 +192,30 @@ func TestLockLostStopsTheRun(t *testing.T) {
 // blackholed, every firing still leaves one history row (failed, "not started: database
 // unavailable"), written once the database answers again; the firings before, during and after
 // the outage are one row each, with no hole; opsworker_job_missed_total counts them.
+//
+// A refusal fails at once, so its firings are driven by the test's clock; a blackhole is noticed
+// only when a bound passes (StartTimeout, the pool's connect timeout), on the real clock.
 func TestEveryFiringLeavesARowThroughOutages(t *testing.T) {
 	for _, fault := range []string{"refuse", "blackhole"} {
 		t.Run(fault, func(t *testing.T) {
 			f := newFixture(t)
 			proxy, pool := f.proxied(t)
-			s := New(pool, Options{Instance: "outage", StartTimeout: 400 * time.Millisecond, Logger: slog.New(f.tap), Metrics: f.metrics})
+			var clock clockwork.Clock = clockwork.NewRealClock()
+			if fault == "refuse" {
+				clock = f.clock
+			}
+			s := New(pool, Options{Instance: "outage", StartTimeout: 400 * time.Millisecond, Logger: slog.New(f.tap), Metrics: f.metrics, Clock: clock})
+			tick := func() { // on the real clock, the next firing comes by itself
+				if fault == "refuse" {
+					settle(s)
+					f.tick(t, 1)
+				}
+			}
 			if err := s.Add(everySecond(t), funcJob{"beat", func(context.Context, time.Time) (Summary, error) { return nil, nil }}); err != nil {
 				t.Fatal(err)
 			}
 			s.Start()
+			tick()
 			f.tap.waitFor(t, "run finished")
 			switch fault {
 			case "refuse":
@@ -208,15 +224,20 @@ func TestEveryFiringLeavesARowThroughOutages(t *testing.T) {
 				proxy.Blackhole()
 			}
 			for range 3 {
+				tick()
 				f.tap.waitFor(t, "run not started")
 			}
 			proxy.Pass()
 			if fault == "blackhole" {
 				proxy.Reset() // what the blackhole held would time out; the pool then reconnects
 			}
-			f.tap.waitFor(t, "history rows written late")
-			for range 2 {
-				f.tap.waitFor(t, "run finished")
+			// Firings go on until the flusher (every 2 s) has written the rows kept in memory,
+			// and twice more.
+			for written, ok := false, 0; !written || ok < 2; ok++ {
+				tick()
+				for f.tap.waitFor(t, "history rows written late", "run finished").Message != "run finished" {
+					written = true
+				}
 			}
 			shutdown(s, 5*time.Second)
 

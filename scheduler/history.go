@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 	"github.com/sethvargo/go-retry"
 )
 
@@ -39,6 +40,7 @@ const notStarted = "not started: "
 // written once the database answers again, so every firing leaves exactly one row.
 type history struct {
 	pool        *pgxpool.Pool
+	clock       clockwork.Clock
 	instance    string
 	retention   time.Duration
 	maxPending  int
@@ -123,12 +125,9 @@ const finishSQL = `update job_runs set status = $2, finished_at = $3, error = $4
 // It also prunes rows older than the retention.
 func (h *history) finish(ctx context.Context, run Run) error {
 	row := pendingRow{id: run.ID, finishedAt: run.FinishedAt, status: run.Status, error: run.Error, summary: encodeSummary(run.Summary)}
-	b := retry.WithMaxDuration(h.outcomeWait, retry.WithCappedDuration(time.Second, retry.NewExponential(50*time.Millisecond)))
-	err := retry.Do(ctx, b, func(ctx context.Context) error {
-		if err := h.write(ctx, row); err != nil {
-			return retry.RetryableError(err)
-		}
-		return nil
+	b := retry.WithCappedDuration(time.Second, retry.NewExponential(50*time.Millisecond))
+	err := retryUntil(ctx, h.clock, b, h.clock.Now().Add(h.outcomeWait), func(ctx context.Context) error {
+		return h.write(ctx, row)
 	})
 	if err != nil {
 		h.keep(row)

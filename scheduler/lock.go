@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 )
 
 // Two advisory lock classes namespace opsworker's keys in PostgreSQL's two-key advisory lock space,
@@ -32,6 +33,9 @@ const (
 
 // errLockLost ends a run whose lock connection was lost: another run may hold the lock now.
 var errLockLost = errors.New("lock lost: the connection holding the job lock stopped answering")
+
+// errHeartbeat is the cause of a heartbeat ping that took too long.
+var errHeartbeat error = &timeoutError{"no answer within the heartbeat timeout"}
 
 // jobLock is a session advisory lock named after a job, held on one pooled connection for the
 // whole run. Because it is session-level, a process that dies loses it with its connection; the
@@ -82,22 +86,22 @@ func (l *jobLock) drainFence(ctx context.Context) error {
 	return nil
 }
 
-// watch pings the lock connection until stop is called, and cancels the run with errLockLost
-// when a ping fails or takes longer than heartbeatTimeout.
-func (l *jobLock) watch(cancel context.CancelCauseFunc) (stop func()) {
+// watch pings the lock connection every heartbeatInterval of clock until stop is called, and
+// cancels the run with errLockLost when a ping fails or takes longer than heartbeatTimeout.
+func (l *jobLock) watch(clock clockwork.Clock, cancel context.CancelCauseFunc) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(heartbeatInterval)
+		t := clock.NewTicker(heartbeatInterval)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-t.C:
+			case <-t.Chan():
 			}
-			ctx, c := context.WithTimeout(context.Background(), heartbeatTimeout)
+			ctx, c := context.WithTimeoutCause(context.Background(), heartbeatTimeout, errHeartbeat)
 			err := l.conn.Ping(ctx)
 			c()
 			if err != nil {
@@ -112,14 +116,12 @@ func (l *jobLock) watch(cancel context.CancelCauseFunc) (stop func()) {
 	}
 }
 
-// release unlocks and returns the connection to the pool. If the unlock fails the connection is
-// closed instead, so the lock cannot outlive the run on a pooled connection.
+// release unlocks and returns the connection to the pool, within ctx. If the unlock fails the
+// connection is closed instead, so the lock cannot outlive the run on a pooled connection.
 func (l *jobLock) release(ctx context.Context) {
 	var ok bool
 	if err := l.conn.QueryRow(ctx, "select pg_advisory_unlock($1, hashtext($2))", lockClass, l.fence.job).Scan(&ok); err != nil || !ok {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = l.conn.Conn().Close(cctx)
-		cancel()
+		_ = l.conn.Conn().Close(ctx) // within the same bound; an ended ctx closes at once
 	}
 	l.conn.Release()
 }

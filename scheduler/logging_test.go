@@ -37,19 +37,11 @@ func TestRunOutcomeLogLevels(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _ = s.RunNow(context.Background(), tc.job, at)
-			var levels []slog.Level
-			for {
-				r := <-f.tap.records
-				if r.Message == "run started" && r.Level != slog.LevelDebug {
-					t.Errorf("run started logged at %v, want debug", r.Level)
-				}
-				if r.Message == "run finished" || r.Message == "run failed" {
-					levels = append(levels, r.Level)
-					break
-				}
+			if r := f.tap.waitFor(t, "run started"); r.Level != slog.LevelDebug {
+				t.Errorf("run started logged at %v, want debug", r.Level)
 			}
-			if levels[0] != tc.level {
-				t.Fatalf("outcome logged at %v, want %v", levels[0], tc.level)
+			if r := f.tap.waitFor(t, "run finished", "run failed"); r.Level != tc.level {
+				t.Fatalf("outcome logged at %v, want %v", r.Level, tc.level)
 			}
 		})
 	}
@@ -60,8 +52,8 @@ type idlerJob struct{ funcJob }
 
 func (idlerJob) Idle(s Summary) bool { return s["written"] == 0 }
 
-// robfig/cron's own lines name the job, not the entry id.
-func TestCronLinesNameTheJob(t *testing.T) {
+// The engine's line for each firing (at debug) names the job, its scheduled time and the next.
+func TestFiringLinesNameTheJob(t *testing.T) {
 	f := newFixture(t)
 	s := f.scheduler(Options{})
 	if err := s.Add(everySecond(t), funcJob{"named", func(context.Context, time.Time) (Summary, error) { return nil, nil }}); err != nil {
@@ -69,18 +61,12 @@ func TestCronLinesNameTheJob(t *testing.T) {
 	}
 	s.Start()
 	defer shutdown(s, 5*time.Second)
-	for {
-		r := f.tap.waitFor(t, "cron: ")
-		if r.Message != "cron: run" && r.Message != "cron: schedule" {
-			continue
-		}
-		if attr(r, "entry").Kind() != slog.KindAny || attr(r, "entry").Any() != nil {
-			t.Fatalf("%s names the entry: %v", r.Message, attr(r, "entry"))
-		}
-		if attr(r, "job").String() != "named" {
-			t.Fatalf("%s does not name the job: job=%v", r.Message, attr(r, "job"))
-		}
-		return
+	first := f.clock.Now().Add(time.Second)
+	f.clock.Advance(time.Second)
+	r := f.tap.waitFor(t, "cron: run")
+	if r.Level != slog.LevelDebug || attr(r, "job").String() != "named" || !attr(r, "scheduled_at").Time().Equal(first) ||
+		!attr(r, "next").Time().Equal(first.Add(time.Second)) {
+		t.Fatalf("firing line: %v", r)
 	}
 }
 

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/robfig/cron/v3"
+	"github.com/jonboulle/clockwork"
 )
 
 // Reasons a firing does not run.
@@ -29,37 +28,11 @@ var ErrLocked = errors.New("another process is running this job (its advisory lo
 
 // Causes of a run's context ending, recorded in job_runs.error.
 var (
-	errDeadline     = errors.New("run deadline (JOB_TIMEOUT) exceeded")
-	errShutdown     = errors.New("interrupted: shutdown timeout (SHUTDOWN_TIMEOUT) passed")
-	errStartTimeout = errors.New("the database did not give a connection and the job lock in time")
+	errDeadline     error = &timeoutError{"run deadline (JOB_TIMEOUT) exceeded"}
+	errShutdown           = errors.New("interrupted: shutdown timeout (SHUTDOWN_TIMEOUT) passed")
+	errStartTimeout error = &timeoutError{"the database did not give a connection and the job lock in time"}
+	errBookkeeping  error = &timeoutError{"the database did not answer the run history in time"}
 )
-
-// Options configure a Scheduler. The zero value of every field has a sensible default.
-type Options struct {
-	// Instance names this process in job_runs; default host name and process id. Give the pool's
-	// connections ApplicationName(Instance), so the history can tell a live process from a dead
-	// one.
-	Instance string
-	// Timeout is the deadline of one run (JOB_TIMEOUT), counted from the firing: getting a
-	// connection and the job lock is part of it; default 5 minutes.
-	Timeout time.Duration
-	// StartTimeout bounds how long a firing may take to get its connection and lock and be
-	// recorded; past it the firing is recorded as not started, and never runs later with a stale
-	// now. Default 10 seconds (at most Timeout).
-	StartTimeout time.Duration
-	// Retention is how long job_runs rows are kept; default 30 days.
-	Retention time.Duration
-	// MaxPending bounds the history rows kept in memory while the database does not answer;
-	// default 1,000. Beyond it the oldest are dropped (and counted).
-	MaxPending int
-	// Logger receives the scheduler's and robfig/cron's lines; default slog.Default().
-	Logger *slog.Logger
-	// Metrics receives the scheduler's series; default: registered on a private registry.
-	Metrics *Metrics
-	// Now is the clock; default time.Now. It stamps runs' start and finish; a job's now is its
-	// firing time (see execute).
-	Now func() time.Time
-}
 
 // ApplicationName is the application_name a scheduler's connections should carry (set it in the
 // pool's configuration): the run history reads it to tell whether the process that left a run
@@ -103,11 +76,15 @@ type Entry struct {
 type Scheduler struct {
 	pool    *pgxpool.Pool
 	opts    Options
+	clock   clockwork.Clock
 	log     *slog.Logger
 	metrics *Metrics
 	hist    *history
-	cron    *cron.Cron
 	flushed chan struct{} // closed when the history flusher has stopped
+
+	stop    chan struct{}  // closed by Shutdown: the firing loops stop
+	loops   sync.WaitGroup // the firing loops
+	firings sync.WaitGroup // firings in progress (each in its own goroutine, as robfig's)
 	// soonRuns counts the RunSoon loops; soonStop ends them once they have finished their run.
 	soonRuns sync.WaitGroup
 	soonDone context.Context
@@ -115,7 +92,6 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries []*entry
-	names   sync.Map // cron.EntryID → job name, for robfig's log lines
 
 	base    context.Context // parent of every scheduled run; cancelled when the drain times out
 	cancel  context.CancelCauseFunc
@@ -126,64 +102,35 @@ type Scheduler struct {
 type entry struct {
 	job  Job
 	spec Spec
-	id   cron.EntryID
 	busy chan struct{} // holds a token while a run of the job is in progress here
 	soon chan struct{} // a pending RunSoon request (buffer of one: requests fold)
+
+	mu   sync.Mutex
+	next time.Time // the next firing; zero before Start
 }
 
-// New returns a Scheduler that keeps its history and locks in pool's database.
+// New returns a Scheduler that keeps its history and locks in pool's database. opts gets its
+// defaults (WithDefaults); New panics on options Validate refuses: check them where the
+// configuration is read, before anything starts.
 func New(pool *pgxpool.Pool, opts Options) *Scheduler {
-	if opts.Instance == "" {
-		opts.Instance = DefaultInstance()
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Minute
-	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 10 * time.Second
-	}
-	opts.StartTimeout = min(opts.StartTimeout, opts.Timeout)
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = 1000
-	}
-	if opts.Retention <= 0 {
-		opts.Retention = 30 * 24 * time.Hour
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Metrics == nil {
-		opts.Metrics = NewMetrics(prometheus.NewRegistry())
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		panic("scheduler.New: " + err.Error())
 	}
 	base, cancel := context.WithCancelCause(context.Background())
 	s := &Scheduler{
 		pool:    pool,
 		opts:    opts,
+		clock:   opts.Clock,
 		log:     opts.Logger,
 		metrics: opts.Metrics,
-		hist: &history{pool: pool, instance: opts.Instance, retention: opts.Retention, maxPending: opts.MaxPending,
+		hist: &history{pool: pool, clock: opts.Clock, instance: opts.Instance, retention: opts.Retention, maxPending: opts.MaxPending,
 			outcomeWait: 2 * time.Second},
+		stop: make(chan struct{}),
 		base: base, cancel: cancel,
 	}
 	s.soonDone, s.soonStop = context.WithCancel(context.Background())
-	// Specs carry their own zone (Spec.Next), so the engine's location only shapes its logs.
-	s.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(s.cronLogger()))
 	return s
-}
-
-// cronLogger is robfig's logger, naming jobs rather than entry ids.
-func (s *Scheduler) cronLogger() cronLogger {
-	// Not under s.mu: robfig logs from its own goroutine, which Entries waits on while holding it.
-	return cronLogger{l: s.log, jobName: func(id cron.EntryID) (string, bool) {
-		name, ok := s.names.Load(id)
-		if !ok {
-			return "", false
-		}
-		return name.(string), true
-	}}
 }
 
 // Add schedules job on spec. Names must be unique; jobs are added before Start.
@@ -198,27 +145,32 @@ func (s *Scheduler) Add(spec Spec, job Job) error {
 			return fmt.Errorf("add %s: a job of that name is already scheduled", job.Name())
 		}
 	}
-	e := &entry{job: job, spec: spec, busy: make(chan struct{}, 1), soon: make(chan struct{}, 1)}
-	e.id = s.cron.Schedule(spec, s.chain(e).Then(cron.FuncJob(func() { s.fire(e) })))
-	s.names.Store(e.id, job.Name())
 	s.metrics.register(job.Name())
-	s.entries = append(s.entries, e)
+	s.entries = append(s.entries, &entry{job: job, spec: spec, busy: make(chan struct{}, 1), soon: make(chan struct{}, 1)})
 	return nil
 }
 
 // Start begins firing jobs, and writing the history rows that wait in memory for the database.
-// It returns at once.
+// It returns at once. Each job's first firing is the first of its spec after the clock's now at
+// Start.
 func (s *Scheduler) Start() {
-	if s.state.CompareAndSwap(0, 1) {
-		s.flushed = make(chan struct{})
-		go s.flushLoop()
-		s.mu.Lock()
-		for _, e := range s.entries {
-			s.soonRuns.Add(1)
-			go s.soonLoop(e)
-		}
-		s.mu.Unlock()
-		s.cron.Start()
+	if !s.state.CompareAndSwap(0, 1) {
+		return
+	}
+	s.flushed = make(chan struct{})
+	go s.flushLoop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for _, e := range s.entries {
+		// The first firing is read here, not in the loop: a test that advances the clock right
+		// after Start gets that firing.
+		next := e.spec.Next(now)
+		e.setNext(next)
+		s.loops.Add(1)
+		go s.fireLoop(e, next)
+		s.soonRuns.Add(1)
+		go s.soonLoop(e)
 	}
 }
 
@@ -229,13 +181,13 @@ const flushInterval = 2 * time.Second
 // scheduler is shut down.
 func (s *Scheduler) flushLoop() {
 	defer close(s.flushed)
-	t := time.NewTicker(flushInterval)
+	t := s.clock.NewTicker(flushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.base.Done():
 			return
-		case <-t.C:
+		case <-t.Chan():
 		}
 		s.flush(s.base)
 	}
@@ -246,7 +198,7 @@ func (s *Scheduler) flush(parent context.Context) {
 	if s.hist.waiting() == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(parent, 2*time.Second)
+	ctx, cancel := context.WithTimeoutCause(parent, 2*time.Second, errBookkeeping)
 	defer cancel()
 	written, dropped, err := s.hist.flush(ctx)
 	if dropped > 0 {
@@ -270,7 +222,7 @@ func (s *Scheduler) Entries() []Entry {
 	defer s.mu.Unlock()
 	out := make([]Entry, 0, len(s.entries))
 	for _, e := range s.entries {
-		out = append(out, Entry{Job: e.job.Name(), Spec: e.spec, Next: s.cron.Entry(e.id).Next})
+		out = append(out, Entry{Job: e.job.Name(), Spec: e.spec, Next: e.getNext()})
 	}
 	return out
 }
@@ -279,45 +231,59 @@ func (s *Scheduler) Entries() []Entry {
 // ignores its context, or bookkeeping stuck on a dead network, must not keep the process alive.
 const shutdownGrace = 2500 * time.Millisecond
 
-// Shutdown stops firing and waits for running jobs to finish. If ctx ends first, it cancels the
-// running jobs' contexts and waits for them to return, at most a few seconds; their runs are
-// recorded as failed. It is the SIGTERM path: robfig's Stop neither waits nor cancels. It
-// returns within ctx's deadline plus a few seconds, whatever the database does.
+// Shutdown stops firing and waits for running jobs to finish. When ShutdownTimeout has passed or
+// ctx ends, whichever comes first, it cancels the running jobs' contexts and waits for them to
+// return, at most a few seconds; their runs are recorded as failed. It is the SIGTERM path, and
+// returns within ShutdownTimeout plus a few seconds, whatever the database does.
 func (s *Scheduler) Shutdown(ctx context.Context) {
-	s.state.Store(2)
-	cronDone := s.cron.Stop()
-	// Runs asked for by RunSoon are not robfig's: wait for both kinds.
-	done, allDone := context.WithCancel(context.Background())
+	if s.state.Swap(2) == 1 {
+		close(s.stop)
+	}
+	s.soonStop()
+	// Runs asked for by RunSoon are not firings: wait for both kinds.
+	done := make(chan struct{})
 	go func() {
-		<-cronDone.Done()
-		s.soonStop()
+		s.loops.Wait()
+		s.firings.Wait()
 		s.soonRuns.Wait()
-		allDone()
+		close(done)
 	}()
-	n := s.running.Load()
-	s.log.Info("draining: no new runs start", "running_jobs", n)
+	timeout := s.clock.NewTimer(s.opts.ShutdownTimeout)
+	defer timeout.Stop()
+	s.log.Info("draining: no new runs start", "running_jobs", s.running.Load())
 	select {
-	case <-done.Done():
+	case <-done:
 	case <-ctx.Done():
-		s.log.Warn("shutdown timeout passed: cancelling running jobs", "running_jobs", s.running.Load())
-		s.cancel(errShutdown)
-		select {
-		case <-done.Done():
-		case <-time.After(shutdownGrace):
-			s.log.Error("runs did not return after their cancellation; leaving them", "running_jobs", s.running.Load())
-		}
+		s.interrupt(done)
+	case <-timeout.Chan():
+		s.interrupt(done)
 	}
 	s.cancel(context.Canceled)
 	if s.flushed != nil {
 		<-s.flushed
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	fctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, errBookkeeping)
 	defer cancel()
-	s.flush(ctx)
+	s.flush(fctx)
 	if n := s.hist.waiting(); n > 0 {
 		s.log.Error("history rows lost: the database did not answer before the shutdown", "rows", n)
 	}
 	s.log.Info("drained: all runs finished")
+}
+
+// interrupt cancels the running jobs once the drain's time is up, and waits for them (done) for
+// shutdownGrace at most.
+func (s *Scheduler) interrupt(done <-chan struct{}) {
+	s.log.Warn("shutdown timeout passed: cancelling running jobs", "running_jobs", s.running.Load())
+	s.cancel(errShutdown)
+	// On the real clock: a bound on waiting for something stuck, as the network's are.
+	grace := time.NewTimer(shutdownGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		s.log.Error("runs did not return after their cancellation; leaving them", "running_jobs", s.running.Load())
+	}
 }
 
 // RunNow runs job once, now, through the same lock, deadline, history and metrics as a scheduled
@@ -325,48 +291,6 @@ func (s *Scheduler) Shutdown(ctx context.Context) {
 // run's scheduled time). It returns ErrLocked if the job is running elsewhere.
 func (s *Scheduler) RunNow(ctx context.Context, job Job, at time.Time) (Run, error) {
 	return s.execute(ctx, job, Run{Job: job.Name(), ScheduledAt: at, Trigger: TriggerManual}, at)
-}
-
-// chain wraps a job's firings: skip-if-running outermost, panic recovery inside it, so a panic
-// cannot leave the job marked as running (robfig's own SkipIfStillRunning returns its token
-// without defer, so a Recover outside it blocks the job for good). fire recovers and records a
-// job's panics itself; cron.Recover is the backstop for a panic in the scheduler's bookkeeping.
-func (s *Scheduler) chain(e *entry) cron.Chain {
-	return cron.NewChain(s.skipIfStillRunning(e), cron.Recover(s.cronLogger()))
-}
-
-// skipIfStillRunning drops a firing while the previous run of the same job is still running in
-// this process, and records the skip.
-func (s *Scheduler) skipIfStillRunning(e *entry) cron.JobWrapper {
-	return func(j cron.Job) cron.Job {
-		return cron.FuncJob(func() {
-			select {
-			case e.busy <- struct{}{}:
-				defer func() { <-e.busy }()
-				j.Run()
-			default:
-				s.skipOverlapping(e)
-			}
-		})
-	}
-}
-
-func (s *Scheduler) skipOverlapping(e *entry) {
-	name := e.job.Name()
-	s.metrics.skipped.WithLabelValues(name, skipOverlap).Inc()
-	run := Run{Job: name, ScheduledAt: s.cron.Entry(e.id).Prev, Trigger: TriggerSchedule, FinishedAt: s.opts.Now(),
-		Status: statusSkipped, Error: "skipped: the previous run is still running"}
-	ctx, cancel := context.WithTimeout(s.base, 5*time.Second)
-	defer cancel()
-	s.hist.missed(ctx, run)
-	s.log.Warn("firing skipped: the previous run is still running", "job", name, "scheduled_at", run.ScheduledAt)
-}
-
-// fire is what robfig/cron calls at each firing.
-func (s *Scheduler) fire(e *entry) {
-	scheduled := s.cron.Entry(e.id).Prev
-	run := Run{Job: e.job.Name(), ScheduledAt: scheduled, Trigger: TriggerSchedule}
-	_, _ = s.execute(s.base, e.job, run, scheduled) // execute logs and records its outcome
 }
 
 // execute is one run: lock, history row, deadline, the job, outcome. now is the job's now. A
@@ -384,10 +308,10 @@ func (s *Scheduler) fire(e *entry) {
 func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.Time) (Run, error) {
 	name := run.Job
 	log := s.log.With("job", name)
-	if now.IsZero() { // robfig sets Prev before every firing; the clock is only a guard
-		now = s.opts.Now()
+	if now.IsZero() { // firings always carry their time; the clock is only a guard
+		now = s.clock.Now()
 	}
-	runCtx, cancelRun := context.WithTimeoutCause(parent, s.opts.Timeout, errDeadline)
+	runCtx, cancelRun := withTimeout(parent, s.clock, s.opts.Timeout, errDeadline)
 	defer cancelRun()
 	startCtx, cancelStart := context.WithTimeoutCause(runCtx, s.opts.StartTimeout, errStartTimeout)
 	defer cancelStart()
@@ -395,7 +319,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.T
 	// Bookkeeping after the job must happen even when the run's context is cancelled, and must
 	// not hold up the job's next firing: what it cannot write in time waits in memory.
 	after := func(d time.Duration) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(parent), d)
+		return context.WithTimeoutCause(context.WithoutCancel(parent), d, errBookkeeping)
 	}
 
 	lock, err := tryLock(startCtx, s.pool, name)
@@ -416,7 +340,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.T
 	if err := lock.drainFence(startCtx); err != nil {
 		return s.notStarted(parent, log, run, startCtx, err)
 	}
-	run.StartedAt = s.opts.Now()
+	run.StartedAt = s.clock.Now()
 	if run.Trigger == TriggerSchedule && run.StartedAt.Sub(now) > s.opts.StartTimeout {
 		return s.notStarted(parent, log, run, startCtx, fmt.Errorf("it is %s late", run.StartedAt.Sub(now).Round(time.Millisecond)))
 	}
@@ -434,7 +358,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.T
 	log = log.With("run_id", run.ID)
 	jobCtx, cancelJob := context.WithCancelCause(runCtx)
 	defer cancelJob(nil)
-	stopWatch := lock.watch(cancelJob)
+	stopWatch := lock.watch(s.clock, cancelJob)
 	jobCtx = WithLogger(context.WithValue(jobCtx, fenceKey{}, lock.fence), log)
 
 	log.Debug("run started", "scheduled_at", run.ScheduledAt, "now", now, "trigger", run.Trigger)
@@ -447,7 +371,7 @@ func (s *Scheduler) execute(parent context.Context, job Job, run Run, now time.T
 	if runErr != nil && jobCtx.Err() != nil {
 		runErr = fmt.Errorf("%w (%w)", runErr, context.Cause(jobCtx))
 	}
-	run.FinishedAt = s.opts.Now()
+	run.FinishedAt = s.clock.Now()
 	run.Summary = summary
 	run.Status = statusSucceeded
 	if runErr != nil {
@@ -489,7 +413,7 @@ func (s *Scheduler) notStarted(parent context.Context, log *slog.Logger, run Run
 	if cause := context.Cause(startCtx); cause != nil && startCtx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", err, cause)
 	}
-	run.FinishedAt = s.opts.Now()
+	run.FinishedAt = s.clock.Now()
 	run.Status = statusFailed
 	run.Error = notStarted + "database unavailable: " + err.Error()
 	if parent.Err() != nil {
@@ -497,7 +421,7 @@ func (s *Scheduler) notStarted(parent context.Context, log *slog.Logger, run Run
 	}
 	s.metrics.missed.WithLabelValues(run.Job).Inc()
 	if run.Trigger != TriggerManual {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), time.Second)
+		ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(parent), time.Second, errBookkeeping)
 		s.hist.missed(ctx, run)
 		cancel()
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/robfig/cron/v3"
@@ -18,39 +19,66 @@ import (
 	"github.com/opsworker/opsworker/dbtest"
 )
 
-// logTap is a slog handler that hands every record to the test, so tests wait on what the
+// logTap is a slog handler that keeps every record for the test, so tests wait on what the
 // scheduler says instead of sleeping.
 type logTap struct {
-	attrs   []slog.Attr
-	records chan slog.Record
+	attrs []slog.Attr
+	*tapped
 }
 
-func newLogTap() *logTap { return &logTap{records: make(chan slog.Record, 10000)} }
+// tapped is what a logTap and the handlers derived from it keep.
+type tapped struct {
+	mu      sync.Mutex
+	records []slog.Record
+	taken   []bool        // records a waitFor has returned
+	added   chan struct{} // closed and replaced when a record comes
+}
+
+func newLogTap() *logTap { return &logTap{tapped: &tapped{added: make(chan struct{})}} }
 
 func (h *logTap) Enabled(context.Context, slog.Level) bool { return true }
 func (h *logTap) Handle(_ context.Context, r slog.Record) error {
 	r = r.Clone()
 	r.AddAttrs(h.attrs...)
-	h.records <- r
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r)
+	h.taken = append(h.taken, false)
+	close(h.added)
+	h.added = make(chan struct{})
 	return nil
 }
 func (h *logTap) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logTap{attrs: append(append([]slog.Attr{}, h.attrs...), as...), records: h.records}
+	return &logTap{attrs: append(append([]slog.Attr{}, h.attrs...), as...), tapped: h.tapped}
 }
 func (h *logTap) WithGroup(string) slog.Handler { return h }
 
-// waitFor returns the next record whose message starts with prefix.
-func (h *logTap) waitFor(t *testing.T, prefix string) slog.Record {
+// waitFor returns the oldest record not returned before whose message starts with one of
+// prefixes, waiting for it if need be. Records it passes over stay for later calls, so the order
+// of two lines from different goroutines does not matter.
+func (h *logTap) waitFor(t *testing.T, prefixes ...string) slog.Record {
 	t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
-		select {
-		case r := <-h.records:
-			if strings.HasPrefix(r.Message, prefix) {
-				return r
+		h.mu.Lock()
+		for i, r := range h.records {
+			if h.taken[i] {
+				continue
 			}
+			for _, p := range prefixes {
+				if strings.HasPrefix(r.Message, p) {
+					h.taken[i] = true
+					h.mu.Unlock()
+					return r
+				}
+			}
+		}
+		added := h.added
+		h.mu.Unlock()
+		select {
+		case <-added:
 		case <-timeout:
-			t.Fatalf("no log line %q within 30s", prefix)
+			t.Fatalf("no log line %q within 30s", prefixes)
 		}
 	}
 }
@@ -83,17 +111,26 @@ type fixture struct {
 	tap     *logTap
 	reg     *prometheus.Registry
 	metrics *Metrics
+	// clock is the schedulers' clock: the test moves time. It starts on a whole second near the
+	// wall clock's, so rows stamped with it sit among the database's now() (pruning, staleness).
+	clock *clockwork.FakeClock
 }
 
 func newFixture(t *testing.T) fixture {
 	reg := prometheus.NewRegistry()
-	return fixture{pool: dbtest.New(t), tap: newLogTap(), reg: reg, metrics: NewMetrics(reg)}
+	return fixture{pool: dbtest.New(t), tap: newLogTap(), reg: reg, metrics: NewMetrics(reg),
+		clock: clockwork.NewFakeClockAt(time.Now().Truncate(time.Second))}
 }
 
+// scheduler returns a scheduler on f's database, logging to f's tap, on f's clock unless opts
+// names another.
 func (f fixture) scheduler(opts Options) *Scheduler {
 	opts.Logger = slog.New(f.tap)
 	if opts.Metrics == nil {
 		opts.Metrics = f.metrics
+	}
+	if opts.Clock == nil {
+		opts.Clock = f.clock
 	}
 	return New(f.pool, opts)
 }
@@ -134,6 +171,20 @@ func runs(t *testing.T, pool *pgxpool.Pool, job string) []runRow {
 	return out
 }
 
+// tick moves the clock to the next firing of the fixture's `@every 1s` jobs, and waits until each
+// of n firing loops has fired and set its timer for the one after (its "cron: run" line).
+func (f fixture) tick(t *testing.T, n int) {
+	t.Helper()
+	f.clock.Advance(time.Second)
+	for range n {
+		f.tap.waitFor(t, "cron: run")
+	}
+}
+
+// settle waits until s's firings in progress have ended, bookkeeping and all: the next firing the
+// test brings on then finds the job idle, not still running.
+func settle(s *Scheduler) { s.firings.Wait() }
+
 func shutdown(s *Scheduler, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -154,7 +205,9 @@ func TestNoOverlap(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Start()
+	f.tick(t, 1)
 	<-started
+	f.tick(t, 1) // the next firing, while the first run still runs
 	skip := f.tap.waitFor(t, "firing skipped: the previous run is still running")
 	if attr(skip, "job").String() != "slow" {
 		t.Errorf("skip line lacks the job: %v", skip)
@@ -199,10 +252,13 @@ func TestPanicIsRecoveredAndTheJobRunsAgain(t *testing.T) {
 		return Summary{"n": 1}, nil
 	}})
 	s.Start()
+	f.tick(t, 1)
 	failed := f.tap.waitFor(t, "run failed")
 	if !strings.Contains(attr(failed, "stack").String(), "scheduler_test.go") {
 		t.Errorf("panic line has no stack: %v", failed)
 	}
+	settle(s)
+	f.tick(t, 1)
 	<-second
 	shutdown(s, 30*time.Second)
 	rows := runs(t, f.pool, "boom")
@@ -220,15 +276,28 @@ func TestPanicIsRecoveredAndTheJobRunsAgain(t *testing.T) {
 func TestDeadlineCancelsTheRun(t *testing.T) {
 	f := newFixture(t)
 	s := f.scheduler(Options{Timeout: time.Second})
-	run, err := s.RunNow(context.Background(), funcJob{"stuck", func(ctx context.Context, _ time.Time) (Summary, error) {
-		<-ctx.Done()
-		return Summary{"done": 0}, ctx.Err()
-	}}, time.Now())
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, errDeadline) {
-		t.Fatalf("err = %v", err)
+	started := make(chan struct{})
+	type result struct {
+		run Run
+		err error
+	}
+	ended := make(chan result)
+	go func() {
+		run, err := s.RunNow(context.Background(), funcJob{"stuck", func(ctx context.Context, _ time.Time) (Summary, error) {
+			close(started)
+			<-ctx.Done()
+			return Summary{"done": 0}, ctx.Err()
+		}}, f.clock.Now())
+		ended <- result{run, err}
+	}()
+	<-started
+	f.clock.Advance(time.Second) // the deadline passes on the scheduler's clock
+	r := <-ended
+	if !errors.Is(r.err, context.DeadlineExceeded) || !errors.Is(r.err, errDeadline) {
+		t.Fatalf("err = %v", r.err)
 	}
 	rows := runs(t, f.pool, "stuck")
-	if len(rows) != 1 || rows[0].ID != run.ID || rows[0].Status != statusFailed || !strings.Contains(*rows[0].Error, "JOB_TIMEOUT") {
+	if len(rows) != 1 || rows[0].ID != r.run.ID || rows[0].Status != statusFailed || !strings.Contains(*rows[0].Error, "JOB_TIMEOUT") {
 		t.Fatalf("history = %+v", rows)
 	}
 	if rows[0].Summary["done"] != float64(0) {
@@ -324,8 +393,7 @@ func TestTwoSchedulersRunEachFiringOnce(t *testing.T) {
 
 	var mu sync.Mutex
 	firings := map[time.Time]int{}
-	enough := make(chan struct{})
-	var closeOnce sync.Once
+	ran := make(chan struct{}, 10)
 	job := func(ctx context.Context, now time.Time) (Summary, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -334,20 +402,24 @@ func TestTwoSchedulersRunEachFiringOnce(t *testing.T) {
 			t.Errorf("job's now %v is not the firing time", now)
 		}
 		firings[now]++
-		if len(firings) == 3 {
-			closeOnce.Do(func() { close(enough) })
-		}
+		ran <- struct{}{}
 		return nil, nil
 	}
 	a := f.scheduler(Options{Instance: "a"})
-	b := New(other, Options{Instance: "b", Logger: slog.New(f.tap), Metrics: NewMetrics(prometheus.NewRegistry())})
+	b := New(other, Options{Instance: "b", Logger: slog.New(f.tap), Metrics: NewMetrics(prometheus.NewRegistry()), Clock: f.clock})
 	for _, s := range []*Scheduler{a, b} {
 		if err := s.Add(everySecond(t), funcJob{"shared", job}); err != nil {
 			t.Fatal(err)
 		}
 		s.Start()
 	}
-	<-enough
+	for range 3 { // three firings, each heard by both replicas: one runs it, the other skips it
+		f.tick(t, 2)
+		<-ran
+		f.tap.waitFor(t, "firing skipped: another replica")
+		settle(a)
+		settle(b)
+	}
 	shutdown(a, 30*time.Second)
 	shutdown(b, 30*time.Second)
 
@@ -393,6 +465,7 @@ func TestShutdownDrains(t *testing.T) {
 		return nil, ctx.Err()
 	}})
 	s.Start()
+	f.tick(t, 2)
 	<-started
 	<-started
 	if !s.Running() {
@@ -475,7 +548,7 @@ func TestChainRecoversAndReleasesTheJob(t *testing.T) {
 	s := f.scheduler(Options{})
 	e := &entry{job: funcJob{name: "raw"}, busy: make(chan struct{}, 1)}
 	calls := 0
-	j := s.chain(e).Then(cron.FuncJob(func() {
+	j := s.chain(e, f.clock.Now()).Then(cron.FuncJob(func() {
 		calls++
 		if calls == 1 {
 			panic("escaped")
@@ -486,5 +559,78 @@ func TestChainRecoversAndReleasesTheJob(t *testing.T) {
 	if calls != 2 {
 		t.Fatalf("the job ran %d times after a panic, want 2", calls)
 	}
-	f.tap.waitFor(t, "cron: panic")
+	if line := f.tap.waitFor(t, "cron: panic"); attr(line, "job").String() != "raw" {
+		t.Errorf("the panic line does not name the job: %v", line)
+	}
+}
+
+// SHUTDOWN_TIMEOUT is measured on the scheduler's clock: once it has passed, the running job is
+// cancelled and recorded as interrupted, though Shutdown's own context never ends.
+func TestShutdownTimeoutOnTheClock(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(Options{ShutdownTimeout: 30 * time.Second})
+	started := make(chan struct{})
+	s.Add(everySecond(t), funcJob{"stubborn", func(ctx context.Context, _ time.Time) (Summary, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}})
+	s.Start()
+	f.tick(t, 1)
+	<-started
+	done := make(chan struct{})
+	go func() { s.Shutdown(context.Background()); close(done) }()
+	f.tap.waitFor(t, "draining")
+	select {
+	case <-done:
+		t.Fatal("Shutdown returned before its timeout with a job running")
+	default:
+	}
+	f.clock.Advance(30 * time.Second) // the drain's timer is set before its line
+
+	f.tap.waitFor(t, "shutdown timeout passed")
+	<-done
+	st := runs(t, f.pool, "stubborn")
+	if len(st) != 1 || st[0].Status != statusFailed || !strings.Contains(*st[0].Error, "SHUTDOWN_TIMEOUT") {
+		t.Errorf("stubborn history = %+v", st)
+	}
+}
+
+// A loop that wakes late (a suspended machine) runs the latest firing due, once, with that
+// firing's time as now, and counts the ones it slept through as missed; Entries shows the next.
+func TestLateWakeRunsTheLatestFiringOnce(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(Options{})
+	nows := make(chan time.Time, 10)
+	s.Add(everySecond(t), funcJob{"sleeper", func(_ context.Context, now time.Time) (Summary, error) {
+		nows <- now
+		return nil, nil
+	}})
+	s.Start()
+	defer shutdown(s, 5*time.Second)
+	start := f.clock.Now()
+	if e := s.Entries(); len(e) != 1 || !e[0].Next.Equal(start.Add(time.Second)) {
+		t.Fatalf("Entries before the first firing = %+v", e)
+	}
+	f.clock.Advance(5 * time.Second) // five firings due at once
+	late := f.tap.waitFor(t, "firings missed")
+	if attr(late, "missed").Int64() != 4 || attr(late, "job").String() != "sleeper" {
+		t.Errorf("late line: %v", late)
+	}
+	f.tap.waitFor(t, "cron: run")
+	if now := <-nows; !now.Equal(start.Add(5 * time.Second)) {
+		t.Errorf("the late firing ran with now = %v, want the latest due, %v", now, start.Add(5*time.Second))
+	}
+	settle(s)
+	select {
+	case now := <-nows:
+		t.Fatalf("a second run (now %v) for the firings slept through", now)
+	default:
+	}
+	if e := s.Entries(); !e[0].Next.Equal(start.Add(6 * time.Second)) {
+		t.Errorf("Entries after the late firing = %+v", e)
+	}
+	if n := testutil.ToFloat64(f.metrics.missed.WithLabelValues("sleeper")); n != 4 {
+		t.Errorf("opsworker_job_missed_total = %v, want 4", n)
+	}
 }

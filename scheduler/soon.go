@@ -4,15 +4,20 @@ import (
 	"time"
 )
 
-// coalesceWindow is how long a requested run waits for more requests before it starts: a burst
-// of wake-ups is one run.
-const coalesceWindow = 100 * time.Millisecond
+// coalesceWindow is the shortest time between the starts of two runs asked for by RunSoon: a
+// burst of wake-ups is a handful of runs, not one per wake-up.
+const coalesceWindow = 50 * time.Millisecond
 
-// RunSoon asks for a run of the job named name soon, besides its cron firings: after
-// coalesceWindow (requests within it are one run), through the same lock, deadline and history
-// (trigger "notify"). A request while the job runs in this process causes exactly one more run
-// after it, so work that became due just after a run took its share is not left for the next
-// firing. It never blocks, and reports false for a job it does not know.
+// RunSoon asks for a run of the job named name at once, besides its cron firings, through the
+// same lock, deadline and history (trigger "notify"). It never blocks, and reports false for a job
+// it does not know.
+//
+// The first request runs at once (the leading edge: an alert committed alone is paged within
+// milliseconds). Requests that arrive while that run is pending or running, or within
+// coalesceWindow of its start, fold into one more run, which starts when the run has ended and
+// the window has passed: work that became due just after a run took its share is not left for
+// the next firing, and a burst of a thousand wake-ups is a handful of runs. A request while a
+// cron firing of the job runs in this process is served after it.
 //
 // Across replicas each asks for its own run; the lock lets one of them run, and the others skip
 // without losing anything: the one holding the lock heard the same request.
@@ -44,32 +49,40 @@ func (s *Scheduler) lookup(name string) *entry {
 // soonLoop serves RunSoon's requests for e until the scheduler stops.
 func (s *Scheduler) soonLoop(e *entry) {
 	defer s.soonRuns.Done()
+	done := s.soonDone.Done()
+	var lastStart time.Time // of the last run this loop started
 	for {
 		select {
-		case <-s.soonDone.Done():
+		case <-done:
 			return
 		case <-e.soon:
 		}
-		t := time.NewTimer(coalesceWindow)
-		select {
-		case <-s.soonDone.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		select {
-		case <-e.soon: // folded into this run
-		default:
+		if wait := s.clock.Until(lastStart.Add(coalesceWindow)); !lastStart.IsZero() && wait > 0 {
+			t := s.clock.NewTimer(wait)
+			// Logged once the timer is set: a test that moves its clock on this line moves it
+			// past the window.
+			s.log.Debug("wake-up waits for the coalescing window", "job", e.job.Name(), "wait", wait)
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-t.Chan():
+			}
 		}
 		// Wait for a run of the job in this process (a cron firing) to end: this run comes after it.
 		select {
 		case e.busy <- struct{}{}:
-		case <-s.soonDone.Done():
+		case <-done:
 			return
 		}
+		// Requests until now fold into this run: it has not looked for work yet.
+		select {
+		case <-e.soon:
+		default:
+		}
 		if s.Running() {
-			at := s.opts.Now()
-			_, _ = s.execute(s.base, e.job, Run{Job: e.job.Name(), ScheduledAt: at, Trigger: TriggerNotify}, at)
+			lastStart = s.clock.Now()
+			_, _ = s.execute(s.base, e.job, Run{Job: e.job.Name(), ScheduledAt: lastStart, Trigger: TriggerNotify}, lastStart)
 		}
 		<-e.busy
 	}

@@ -8,12 +8,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// RunSoon: a burst of requests is one run (trigger notify), a request during a run causes
-// exactly one more run after it, and an unknown job is refused.
+// RunSoon, on the leading edge: the first request runs at once (the clock never moves); requests
+// during that run fold into exactly one more run, which waits for the coalescing window from the
+// first run's start; a request once the window has passed runs at once again. Every run is
+// recorded with trigger notify, and an unknown job is refused.
 func TestRunSoon(t *testing.T) {
 	f := newFixture(t)
 	s := f.scheduler(Options{})
-	spec, err := ParseSpec("@yearly", time.UTC, time.Now()) // never fires during the test
+	spec, err := ParseSpec("@yearly", time.UTC, f.clock.Now()) // never fires during the test
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,39 +33,93 @@ func TestRunSoon(t *testing.T) {
 	}
 	s.Start()
 	defer shutdown(s, 5*time.Second)
+	e := s.lookup("soon")
 
-	for range 20 { // a burst
-		s.RunSoon("soon")
-	}
-	<-started     // the burst's one run
-	for range 5 { // requests during the run
+	s.RunSoon("soon")
+	<-started      // at once: no coalescing window before the first run
+	for range 20 { // requests during the run
 		s.RunSoon("soon")
 	}
 	release <- struct{}{}
-	<-started // exactly one more
-	release <- struct{}{}
 	f.tap.waitFor(t, "run finished")
-	f.tap.waitFor(t, "run finished")
+	// The one more run waits for the window from the first run's start; the clock has not moved.
+	f.tap.waitFor(t, "wake-up waits for the coalescing window")
 	select {
 	case <-started:
-		t.Fatal("a third run: requests did not fold")
-	case <-time.After(3 * coalesceWindow):
+		t.Fatal("the second run started within the coalescing window")
+	default:
 	}
+	f.clock.Advance(coalesceWindow)
+	<-started
+	if n := len(e.soon); n != 0 {
+		t.Fatalf("%d requests still pending after the second run started: the 20 did not fold into it", n)
+	}
+	release <- struct{}{}
+	f.tap.waitFor(t, "run finished")
+
+	f.clock.Advance(time.Second) // well past the window: the next request runs at once
+	s.RunSoon("soon")
+	<-started
+	release <- struct{}{}
+	f.tap.waitFor(t, "run finished")
+
 	rows := runs(t, f.pool, "soon")
-	if len(rows) != 2 {
-		t.Fatalf("%d runs, want 2: %+v", len(rows), rows)
+	if len(rows) != 3 {
+		t.Fatalf("%d runs, want 3: %+v", len(rows), rows)
 	}
 	var triggers []string
 	if err := f.pool.QueryRow(context.Background(), `select array_agg(trigger order by id) from job_runs where job = 'soon'`).Scan(&triggers); err != nil {
 		t.Fatal(err)
 	}
-	if triggers[0] != TriggerNotify || triggers[1] != TriggerNotify {
-		t.Errorf("triggers %v", triggers)
+	for _, tr := range triggers {
+		if tr != TriggerNotify {
+			t.Errorf("triggers %v", triggers)
+		}
 	}
-	if n := testutil.ToFloat64(f.metrics.wakeups.WithLabelValues("soon")); n != 25 {
-		t.Errorf("wake-ups counted %v, want 25", n)
+	if n := testutil.ToFloat64(f.metrics.wakeups.WithLabelValues("soon")); n != 22 {
+		t.Errorf("wake-ups counted %v, want 22", n)
 	}
-	if n := testutil.ToFloat64(f.metrics.runs.WithLabelValues("soon", statusSucceeded, TriggerNotify)); n != 2 {
-		t.Errorf("runs by trigger %v, want 2", n)
+	if n := testutil.ToFloat64(f.metrics.runs.WithLabelValues("soon", statusSucceeded, TriggerNotify)); n != 3 {
+		t.Errorf("runs by trigger %v, want 3", n)
+	}
+}
+
+// A request while a cron firing of the job runs here is served after it, never beside it.
+func TestRunSoonWaitsForTheFiring(t *testing.T) {
+	f := newFixture(t)
+	s := f.scheduler(Options{})
+	started := make(chan time.Time)
+	release := make(chan struct{})
+	if err := s.Add(everySecond(t), funcJob{"busy", func(ctx context.Context, now time.Time) (Summary, error) {
+		started <- now
+		<-release
+		return nil, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer shutdown(s, 5*time.Second)
+	firing := f.clock.Now().Add(time.Second)
+	f.tick(t, 1)
+	if now := <-started; !now.Equal(firing) {
+		t.Fatalf("the firing ran at %v, want %v", now, firing)
+	}
+	s.RunSoon("busy")
+	select {
+	case <-started:
+		t.Fatal("a wake-up ran beside the cron firing")
+	default:
+	}
+	release <- struct{}{}
+	<-started // the wake-up's run, after the firing's
+	release <- struct{}{}
+	f.tap.waitFor(t, "run finished")
+	f.tap.waitFor(t, "run finished")
+	var triggers []string
+	if err := f.pool.QueryRow(context.Background(), `select array_agg(trigger order by id) from job_runs where job = 'busy'`).Scan(&triggers); err != nil {
+		t.Fatal(err)
+	}
+	if len(triggers) != 2 || triggers[0] != TriggerSchedule || triggers[1] != TriggerNotify {
+		t.Fatalf("triggers %v, want the firing then the wake-up", triggers)
 	}
 }

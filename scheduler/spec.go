@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/opsworker/opsworker/civil"
 )
 
 // parser accepts what DESIGN.md promises: five fields, an optional leading seconds field, and the
@@ -32,8 +34,10 @@ type Spec struct {
 var _ cron.Schedule = Spec{}
 
 // ParseSpec parses text, reading it in defaultZone unless it carries its own CRON_TZ= prefix, and
-// rejects every spec that would misbehave at run time: unparsable, an unknown zone, a prefix
-// robfig would panic on, an @every under a second, or a spec that can never fire after now.
+// rejects every spec that would misbehave at run time: unparsable, a field's value or step out of
+// its range (the error names the field), an unknown zone (civil.LoadLocation's rule: an IANA
+// name, never Local), a prefix robfig would panic on, an @every under a second, or a spec that
+// can never fire after now.
 func ParseSpec(text string, defaultZone *time.Location, now time.Time) (Spec, error) {
 	s := Spec{Text: text, Location: defaultZone}
 	rest := strings.TrimSpace(text)
@@ -48,15 +52,18 @@ func ParseSpec(text string, defaultZone *time.Location, now time.Time) (Spec, er
 		if !ok || strings.TrimSpace(fields) == "" {
 			return Spec{}, fmt.Errorf("%s%s needs a space and then the schedule, as in %sEurope/Berlin 0 9 * * *", prefix, zone, prefix)
 		}
-		loc, err := time.LoadLocation(zone)
+		loc, err := civil.LoadLocation(zone)
 		if err != nil {
-			return Spec{}, fmt.Errorf("unknown time zone %q in %s prefix", zone, prefix)
+			return Spec{}, fmt.Errorf("%s prefix: %w", prefix, err)
 		}
 		s.Location, rest = loc, strings.TrimSpace(fields)
 		break
 	}
 	if s.Location == nil {
 		s.Location = time.UTC
+	}
+	if err := checkFields(rest); err != nil {
+		return Spec{}, fmt.Errorf("cannot parse: %w", err)
 	}
 	sched, err := parse(rest)
 	if err != nil {

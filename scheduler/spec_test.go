@@ -30,12 +30,29 @@ func TestParseSpecRejects(t *testing.T) {
 		{"", "empty spec"},
 		{"every minute", "cannot parse"},
 		{"* * * *", "cannot parse"},
-		{"61 * * * *", "cannot parse"},
+		{"61 * * * *", `minute field "61": 61 is out of range 0-59`},
+		// robfig accepts out-of-range steps: */61 would run hourly, */90 in the seconds field every minute.
+		{"*/61 * * * *", `minute field "*/61": step 61 is out of range 1-59`},
+		{"*/90 * * * * *", `second field "*/90": step 90 is out of range 1-59`},
+		{"0 */24 * * *", `hour field "*/24": step 24 is out of range 1-23`},
+		{"0 0 */31 * *", `day-of-month field "*/31": step 31 is out of range 1-30`},
+		{"0 0 1 */12 *", `month field "*/12": step 12 is out of range 1-11`},
+		{"0 0 * * 1-5/7", `day-of-week field "1-5/7": step 7 is out of range 1-6`},
+		{"0/0 * * * *", `minute field "0/0": step 0 is out of range 1-59`},
+		{"5,*/x * * * *", `minute field "5,*/x": step "x" is not a number`},
+		{"0 25 * * *", `hour field "25": 25 is out of range 0-23`},
+		{"0 0 0 * *", `day-of-month field "0": 0 is out of range 1-31`},
+		{"0 0 * 13 *", `month field "13": 13 is out of range 1-12`},
+		{"0 0 * * 7", `day-of-week field "7": 7 is out of range 0-6`},
+		{"0 0 * * MON-FUN", `day-of-week field "MON-FUN": "FUN" is not a number`},
+		{"0 9-x * * *", `hour field "9-x": "x" is not a number`},
 		// robfig/cron v3.0.1 panics inside Parse on this one.
 		{"CRON_TZ=Europe/Berlin", "needs a space"},
 		{"CRON_TZ=Europe/Berlin ", "needs a space"},
 		{"TZ=Europe/Berlin", "needs a space"},
 		{"CRON_TZ=Mars/Olympus 0 * * * *", `unknown time zone "Mars/Olympus"`},
+		// One zone rule (civil.LoadLocation): never the machine's zone.
+		{"CRON_TZ=Local 0 * * * *", `unknown time zone "Local"`},
 		// robfig returns a zero Next for it and would silently never run it.
 		{"0 0 30 2 *", "never fires"},
 		{"@every 500ms", "at least 1s"},
@@ -250,4 +267,19 @@ func TestFallBackSeveralFiringsInTheRepeatedHour(t *testing.T) {
 	})
 	// From inside the second occurrence, nothing more that night.
 	assertTimes(t, s.Upcoming(at(t, "2027-11-07T01:10:00-06:00"), 1), []string{"2027-11-08T01:00:00-06:00"})
+}
+
+// The field checks refuse nothing robfig reads right: steps up to the field's span, names,
+// lists, ranges and ? in both day fields.
+func TestParseSpecAcceptsFieldsInRange(t *testing.T) {
+	now := time.Date(2027, 1, 15, 12, 0, 0, 0, time.UTC)
+	for _, spec := range []string{
+		"*/59 * * * *", "*/30 * * * * *", "0 */23 * * *", "0 0 */30 * *", "0 0 1 */11 *", "0 0 * * */6",
+		"0 9-17/2 * * MON-FRI", "0 0 1,15 * *", "0 0 ? * sun", "0 0 1 jan-dec/3 ?", "5-55/10 * * * *",
+		"0,30 8-18 * * 1-5", "CRON_TZ=Europe/Berlin 0 2 * * *", "@hourly", "@every 90s",
+	} {
+		if _, err := ParseSpec(spec, time.UTC, now); err != nil {
+			t.Errorf("ParseSpec(%q) = %v", spec, err)
+		}
+	}
 }

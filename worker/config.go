@@ -68,6 +68,9 @@ type Config struct {
 	Loaded time.Time
 	// Instance names this process in the run history and in its connections' application_name.
 	Instance string
+	// Scheduler are the scheduler's options from the environment (its logger and metrics are the
+	// worker's to add).
+	Scheduler scheduler.Options
 	// Delivery are the delivery options from the environment (logger and metrics are the
 	// worker's to add).
 	Delivery delivery.Options
@@ -88,7 +91,7 @@ func LoadConfig(now time.Time) (*Config, error) {
 	}
 	c := &Config{Env: e, Specs: map[string]*scheduler.Spec{}, Loaded: now, Instance: scheduler.DefaultInstance()}
 
-	zone, err := loadZone(e.CronTZ)
+	zone, err := civil.LoadLocation(e.CronTZ)
 	if err != nil {
 		return nil, &setting.Error{Name: "CRON_TZ", Value: e.CronTZ, Reason: err.Error()}
 	}
@@ -113,6 +116,10 @@ func LoadConfig(now time.Time) (*Config, error) {
 	}
 	if e.ShutdownTimeout <= 0 {
 		return nil, setting.Errorf("SHUTDOWN_TIMEOUT", e.ShutdownTimeout, "must be a positive duration, such as 30s")
+	}
+	c.Scheduler = scheduler.Options{Instance: c.Instance, Timeout: e.JobTimeout, ShutdownTimeout: e.ShutdownTimeout}
+	if err := c.Scheduler.Validate(); err != nil {
+		return nil, err
 	}
 	if err := checkAddr(e.HTTPAddr); err != nil {
 		return nil, setting.Errorf("HTTP_ADDR", e.HTTPAddr, "%v", err)
@@ -236,19 +243,6 @@ func parseReason(pe *envconfig.ParseError) string {
 		return "not a whole number"
 	}
 	return pe.Err.Error()
-}
-
-// loadZone loads CRON_TZ by civil's rule (the rule of tenants' and schedules' zones), with a
-// message for a person.
-func loadZone(name string) (*time.Location, error) {
-	if strings.TrimSpace(name) == "" {
-		return nil, errors.New("empty: name an IANA time zone such as UTC or Europe/Berlin")
-	}
-	loc, err := civil.LoadLocation(name)
-	if err != nil {
-		return nil, errors.New("unknown time zone: name an IANA time zone such as UTC or Europe/Berlin")
-	}
-	return loc, nil
 }
 
 func checkAddr(addr string) error {

@@ -27,7 +27,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsworker/opsworker/delivery"
-	"github.com/opsworker/opsworker/pgnotify"
 	"github.com/opsworker/opsworker/scheduler"
 )
 
@@ -277,7 +276,8 @@ func (w *Worker) newDelivery(pool *pgxpool.Pool, work bool) (*delivery.Service, 
 }
 
 func (w *Worker) newScheduler(pool *pgxpool.Pool) *scheduler.Scheduler {
-	o := scheduler.Options{Instance: w.cfg.Instance, Timeout: w.cfg.JobTimeout, Logger: w.log}
+	o := w.cfg.Scheduler
+	o.Logger = w.log
 	if w.srv != nil { // serving: the series go to /metrics
 		o.Metrics = scheduler.NewMetrics(w.reg)
 	}
@@ -288,43 +288,31 @@ func (w *Worker) deps(pool *pgxpool.Pool) Deps {
 	return Deps{Config: w.cfg, Pool: pool, Registerer: w.reg, Deliveries: w.deliveries.Enqueuer(), Logger: w.log}
 }
 
-// listen starts, for every enabled task with a wake channel, a listener that asks the scheduler
-// for a run at each notification (and once after each (re)connection: notifications sent while
-// the listener was away are lost, so it catches up).
+// listen starts the wake-up listener: one connection listening on the channel of every enabled
+// task that has one (escalation's only while ESCALATION_ON_NOTIFY is true), each notification
+// asking the scheduler for a run of its task, and one catch-up run per task after each
+// (re)connection.
 func (w *Worker) listen(ctx context.Context, sc *scheduler.Scheduler) {
-	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	w.stopListening = stop
+	jobs := map[string]string{}
 	for _, td := range Tasks {
-		if td.WakeChannel == "" || w.cfg.Specs[td.Name] == nil || !w.cfg.EscalationOnNotify {
+		if td.WakeChannel == "" || w.cfg.Specs[td.Name] == nil || (td.Name == "escalation" && !w.cfg.EscalationOnNotify) {
 			continue
 		}
-		reconnects := prometheus.NewCounter(prometheus.CounterOpts{
-			Name:        "opsworker_listener_reconnects_total",
-			Help:        "Times the notification listener had to reconnect (a restart, a terminated backend, a network cut).",
-			ConstLabels: prometheus.Labels{"channel": td.WakeChannel},
-		})
-		w.reg.MustRegister(reconnects)
-		l := &pgnotify.Listener{
-			Config:   w.cfg.Pool.ConnConfig.Copy(),
-			Channel:  td.WakeChannel,
-			Notified: func(string) { sc.RunSoon(td.Name) },
-			Connected: func(reconnect bool) {
-				if reconnect {
-					reconnects.Inc()
-					w.log.Info("notification listener reconnected: one catch-up run", "job", td.Name, "channel", td.WakeChannel)
-				} else {
-					w.log.Debug("notification listener up", "job", td.Name, "channel", td.WakeChannel)
-				}
-				sc.RunSoon(td.Name)
-			},
-			Logger: w.log,
-		}
-		w.listeners.Add(1)
-		go func() {
-			defer w.listeners.Done()
-			l.Run(lctx)
-		}()
+		jobs[td.WakeChannel] = td.Name
 	}
+	if len(jobs) == 0 {
+		return
+	}
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w.stopListening = stop
+	w.listeners.Add(1)
+	go func() {
+		defer w.listeners.Done()
+		err := sc.Listen(lctx, scheduler.ListenOptions{ConnConfig: w.cfg.Pool.ConnConfig.Copy(), Jobs: jobs, Registerer: w.reg, Logger: w.log})
+		if err != nil {
+			w.log.Error("wake-ups off: the listener cannot start", "error", err)
+		}
+	}()
 }
 
 // probes answer /healthz and /readyz.
