@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // maxResponse bounds how much of a receiver's response is read.
@@ -70,7 +71,7 @@ func client(g *ssrf.Guardian, timeout time.Duration) *http.Client {
 func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) {
 	u, err := url.Parse(address)
 	if err != nil || u.Host == "" {
-		r := permanent(reasonBadAddress, fmt.Errorf("not an absolute URL: %q", address))
+		r := permanent(vocab.ReasonBadAddress, fmt.Errorf("not an absolute URL: %q", address))
 		return nil, nil, &r
 	}
 	switch u.Scheme {
@@ -78,12 +79,12 @@ func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) 
 		return d.secure, u, nil
 	case "http":
 		if !d.allowed {
-			r := permanent(reasonDestinationNotAllowed, errors.New("plain http is allowed only inside DELIVERY_ALLOW_NETWORKS, and none is set"))
+			r := permanent(vocab.ReasonDestinationNotAllowed, errors.New("plain http is allowed only inside DELIVERY_ALLOW_NETWORKS, and none is set"))
 			return nil, nil, &r
 		}
 		return d.plain, u, nil
 	}
-	r := permanent(reasonBadAddress, fmt.Errorf("scheme %q: want https", u.Scheme))
+	r := permanent(vocab.ReasonBadAddress, fmt.Errorf("scheme %q: want https", u.Scheme))
 	return nil, nil, &r
 }
 
@@ -91,7 +92,7 @@ func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) 
 // (a timeout, a reset, DNS) is retried.
 func fromError(err error) Result {
 	if errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedPort) || errors.Is(err, ssrf.ErrProhibitedNetwork) {
-		return permanent(reasonDestinationNotAllowed, err)
+		return permanent(vocab.ReasonDestinationNotAllowed, err)
 	}
 	return transient(err)
 }

@@ -11,6 +11,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/opsworker/opsworker/vocab"
 	mail "github.com/wneessen/go-mail"
 )
 
@@ -83,11 +84,11 @@ type Email struct {
 // Send implements Sender.
 func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
 	if e.SMTP == nil {
-		return permanent(reasonNoSMTP, errors.New("SMTP_URL is not set"))
+		return permanent(vocab.ReasonNoSMTP, errors.New("SMTP_URL is not set"))
 	}
 	m, err := e.message(p, now)
 	if err != nil {
-		return permanent(reasonBadAddress, err)
+		return permanent(vocab.ReasonBadAddress, err)
 	}
 	opts := []mail.Option{mail.WithPort(e.SMTP.port), mail.WithTLSPolicy(e.SMTP.policy), mail.WithTimeout(e.Timeout)}
 	if e.SMTP.implicit {
@@ -102,12 +103,12 @@ func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
 	}
 	c, err := mail.NewClient(e.SMTP.host, opts...)
 	if err != nil {
-		return permanent(reasonNoSMTP, err)
+		return permanent(vocab.ReasonNoSMTP, err)
 	}
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
 		var se *mail.SendError
 		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-			r := permanent(reasonRejected, err)
+			r := permanent(vocab.ReasonRejected, err)
 			r.Code = se.ErrorCode()
 			return r
 		}

@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Page is everything one attempt of a delivery needs, read in one query (loadSQL).
 type Page struct {
 	DeliveryID int64
 	TenantID   string
-	Kind       string // webhook, slack or email
-	Status     string // the delivery's: pending, or already final
-	Attempts   int    // attempts made before this one
-	Address    string // the contact method's; empty when it is gone or disabled
-	Secret     string // the tenant's webhook secret; empty when it has none
+	Kind       string               // webhook, slack or email
+	Status     vocab.DeliveryStatus // the delivery's: pending, or already final
+	Attempts   int                  // attempts made before this one
+	Address    string               // the contact method's; empty when it is gone or disabled
+	Secret     string               // the tenant's webhook secret; empty when it has none
 
 	NotificationID int64
 	Loop, Step     int
@@ -30,12 +31,12 @@ type Page struct {
 
 // AlertInfo is what a page says of its alert.
 type AlertInfo struct {
-	ID        int64     `json:"id"`
-	Summary   string    `json:"summary"`
-	Source    string    `json:"source"`
-	Severity  string    `json:"severity"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64             `json:"id"`
+	Summary   string            `json:"summary"`
+	Source    string            `json:"source"`
+	Severity  string            `json:"severity"`
+	Status    vocab.AlertStatus `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 // Named is a responder or a schedule, as a page names it.

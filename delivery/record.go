@@ -5,52 +5,56 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
-// recordSQL records one attempt of delivery $1 (or its cancellation) in one statement: the
-// delivery's attempts, error, response code and status ($4: pending while it will be retried,
-// or final: sent, failed, cancelled); the page's status rolled up from its deliveries (sent when
-// any is sent, failed when all have ended without one); and, when it failed for good, the alert
-// event delivery_failed. Only a pending delivery is updated, so a late duplicate of an attempt
-// (a rescued job) changes nothing. It returns the seconds from the delivery's queueing to now,
-// for the latency histogram.
+// recordSQL records one attempt of delivery @id (or its cancellation) in one statement: the
+// delivery's attempts, error, response code and status (@status: pending while it will be
+// retried, or final: sent, failed, cancelled); the page's status rolled up from its deliveries
+// (sent when any is sent, failed when all have ended without one); and, when it failed for good,
+// the alert event delivery_failed. Only a pending delivery is updated, so a late duplicate of an
+// attempt (a rescued job) changes nothing. It returns the seconds from the delivery's queueing
+// to now, for the latency histogram. Statuses and the event come from package vocab as
+// parameters. Every table is reached by its primary key, and the roll-up's look at the page's
+// other deliveries by deliveries_notification_id_contact_method_id_key (EXPLAIN of the generic plan).
 const recordSQL = `
 with d as (
-    update deliveries set attempts = attempts + $5, last_error = $2, response_code = $3, status = $4,
-           sent_at = case when $4 = 'sent' then now() end,
-           finished_at = case when $4 <> 'pending' then now() end
-    where id = $1 and status = 'pending'
+    update deliveries set attempts = attempts + @made, last_error = @error, response_code = @code, status = @status,
+           sent_at = case when @status = @sent::text then now() end,
+           finished_at = case when @status <> @pending::text then now() end
+    where id = @id and status = @pending::text
     returning id, tenant_id, notification_id, kind, status, attempts, created_at
 ), n as (
     update notifications n
-    set status = case when d.status = 'sent' then 'sent'
+    set status = case when d.status = @sent::text then @page_sent::text
                       when not exists (select 1 from deliveries o
-                                       where o.notification_id = n.id and o.id <> d.id and o.status in ('pending', 'sent'))
-                           and d.status <> 'pending' then 'failed'
+                                       where o.notification_id = n.id and o.id <> d.id and o.status in (@pending::text, @sent::text))
+                           and d.status <> @pending::text then @page_failed::text
                       else n.status end,
-        sent_at = case when d.status = 'sent' then coalesce(n.sent_at, now()) else n.sent_at end,
-        attempts = n.attempts + $5,
-        last_error = coalesce($2, n.last_error)
+        sent_at = case when d.status = @sent::text then coalesce(n.sent_at, now()) else n.sent_at end,
+        attempts = n.attempts + @made,
+        last_error = coalesce(@error, n.last_error)
     from d
-    where n.id = d.notification_id and n.status <> 'sent'
+    where n.id = d.notification_id and n.status <> @page_sent::text
     returning n.id, n.alert_id, n.escalation_loop, n.escalation_step, n.responder_id
 ), ev as (
     insert into alert_events (tenant_id, alert_id, at, event, escalation_loop, escalation_step, details)
-    select d.tenant_id, n.alert_id, now(), 'delivery_failed', n.escalation_loop, n.escalation_step,
+    select d.tenant_id, n.alert_id, now(), @event, n.escalation_loop, n.escalation_step,
            jsonb_build_object('delivery_id', d.id, 'notification_id', n.id, 'responder_id', n.responder_id,
-                              'channel', d.kind, 'reason', $6::text, 'attempts', d.attempts, 'error', $2::text)
+                              'channel', d.kind, 'reason', @reason::text, 'attempts', d.attempts, 'error', @error::text)
     from d join n on n.id = d.notification_id
-    where d.status = 'failed'
+    where d.status = @failed::text
 )
 select extract(epoch from now() - created_at)::float8 from d`
 
 // outcome is what an attempt recorded.
 type outcome struct {
-	status   string // pending (retried), sent, failed, cancelled
+	status   vocab.DeliveryStatus // pending (retried), sent, failed, cancelled
 	errText  string
 	code     int
-	reason   string // of a final failure or a cancellation
-	attempts int    // 1 for an attempt, 0 for a cancellation before one
+	reason   vocab.Reason // of a final failure or a cancellation
+	attempts int          // 1 for an attempt, 0 for a cancellation before one
 }
 
 // record stores o for delivery id and returns the seconds since the delivery was queued, and
@@ -67,7 +71,11 @@ func record(ctx context.Context, db interface {
 		code = &o.code
 	}
 	var since float64
-	err := db.QueryRow(ctx, recordSQL, id, errText, code, o.status, o.attempts, o.reason).Scan(&since)
+	err := db.QueryRow(ctx, recordSQL, pgx.NamedArgs{
+		"id": id, "error": errText, "code": code, "status": o.status, "made": o.attempts, "reason": o.reason,
+		"sent": vocab.DeliverySent, "pending": vocab.DeliveryPending, "failed": vocab.DeliveryFailed,
+		"page_sent": vocab.PageSent, "page_failed": vocab.PageFailed, "event": vocab.EventDeliveryFailed,
+	}).Scan(&since)
 	if err == pgx.ErrNoRows {
 		return 0, false, nil
 	}

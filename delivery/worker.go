@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/opsworker/opsworker/vocab"
 	"github.com/riverqueue/river"
 )
 
@@ -80,11 +81,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return err // the database: River retries
 	}
 	log = log.With("tenant_id", p.TenantID, "alert_id", p.Alert.ID, "channel", p.Kind)
-	if p.Status != "pending" {
+	if p.Status != vocab.DeliveryPending {
 		return nil // already recorded (a rescued duplicate of a finished attempt)
 	}
 	if reason := cancelReason(p); reason != "" {
-		if _, _, err := record(ctx, w.pool, p.DeliveryID, outcome{status: "cancelled", errText: reason, reason: reason}); err != nil {
+		if _, _, err := record(ctx, w.pool, p.DeliveryID, outcome{status: vocab.DeliveryCancelled, errText: string(reason), reason: reason}); err != nil {
 			return err
 		}
 		w.metrics.outcome(p.Kind, "cancelled")
@@ -93,7 +94,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	sender := w.senders[p.Kind]
 	if sender == nil {
-		return w.finish(ctx, log, p, permanent("unknown_channel", errors.New("no sender for "+p.Kind)))
+		return w.finish(ctx, log, p, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
 	}
 	sctx, cancel := context.WithTimeout(ctx, w.timeout)
 	start := time.Now() // the wall clock times the attempt for a metric; the logic uses w.now
@@ -104,14 +105,14 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 }
 
 // cancelReason says why a delivery must not be sent, or "".
-func cancelReason(p *Page) string {
+func cancelReason(p *Page) vocab.Reason {
 	switch {
-	case p.Alert.Status == "acknowledged":
-		return "alert_acknowledged"
-	case p.Alert.Status == "resolved":
-		return "alert_resolved"
+	case p.Alert.Status == vocab.AlertAcknowledged:
+		return vocab.ReasonAlertAcknowledged
+	case p.Alert.Status == vocab.AlertResolved:
+		return vocab.ReasonAlertResolved
 	case p.Address == "":
-		return "contact_method_removed"
+		return vocab.ReasonContactMethodRemoved
 	}
 	return ""
 }
@@ -122,13 +123,13 @@ func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Resu
 	o := outcome{code: res.Code, attempts: 1}
 	switch {
 	case res.Err == nil:
-		o.status = "sent"
+		o.status = vocab.DeliverySent
 	case res.Permanent:
-		o.status, o.errText, o.reason = "failed", res.Err.Error(), res.Reason
+		o.status, o.errText, o.reason = vocab.DeliveryFailed, res.Err.Error(), res.Reason
 	case attempt >= w.maxAttempts:
-		o.status, o.errText, o.reason = "failed", res.Err.Error(), reasonAttemptsExhausted
+		o.status, o.errText, o.reason = vocab.DeliveryFailed, res.Err.Error(), vocab.ReasonAttemptsExhausted
 	default:
-		o.status, o.errText = "pending", res.Err.Error()
+		o.status, o.errText = vocab.DeliveryPending, res.Err.Error()
 	}
 	// The outcome is recorded even when the job's context is ending: the send happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -141,12 +142,12 @@ func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Resu
 		return nil
 	}
 	switch o.status {
-	case "sent":
+	case vocab.DeliverySent:
 		w.metrics.outcome(p.Kind, "sent")
 		w.metrics.latency.Observe(since)
 		log.Info("delivered", "attempt", attempt, "response_code", res.Code, "latency_seconds", since)
 		return nil
-	case "failed":
+	case vocab.DeliveryFailed:
 		w.metrics.outcome(p.Kind, "failed")
 		log.Warn("delivery failed for good", "attempt", attempt, "reason", o.reason, "response_code", res.Code, "error", res.Err)
 		return river.JobCancel(res.Err)
