@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/opsworker/opsworker/redact"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
@@ -54,7 +55,8 @@ func NewClient(pool *pgxpool.Pool, o ClientOptions) (*river.Client[pgx.Tx], erro
 		o.Logger = slog.Default()
 	}
 	cfg := &river.Config{
-		Logger:      slog.New(quieter{o.Logger.Handler()}).With("component", "river"),
+		// River quotes job errors in its lines: every line passes through redaction.
+		Logger:      slog.New(quieter{redact.Handler(o.Logger.Handler())}).With("component", "river"),
 		MaxAttempts: o.MaxAttempts,
 		JobTimeout:  o.Timeout + 5*time.Second,
 		// A stop lets running attempts finish, then cancels them (River's soft stop).

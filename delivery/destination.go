@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
+	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/vocab"
 )
 
@@ -71,7 +72,7 @@ func client(g *ssrf.Guardian, timeout time.Duration) *http.Client {
 func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) {
 	u, err := url.Parse(address)
 	if err != nil || u.Host == "" {
-		r := permanent(vocab.ReasonBadAddress, fmt.Errorf("not an absolute URL: %q", address))
+		r := permanent(vocab.ReasonBadAddress, fmt.Errorf("not an absolute URL: %q", redact.URL(address)))
 		return nil, nil, &r
 	}
 	switch u.Scheme {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Channels and outcomes of the deliveries_total series; every combination exists from start.
@@ -81,9 +82,14 @@ func (q *QueueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
 func (q *QueueDepth) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts := map[string]float64{"available": 0, "retryable": 0, "scheduled": 0}
+	waiting := []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+	counts := map[string]float64{}
+	for _, s := range waiting {
+		counts[string(s)] = 0
+	}
+	// River's own vocabulary, as parameters; river_job_prioritized_fetching_index (state, queue, …) serves it.
 	rows, err := q.pool.Query(ctx, `select state::text, count(*) from river_job
-		where queue = $1 and state in ('available', 'retryable', 'scheduled') group by state`, Queue)
+		where queue = $1 and state = any($2::text[]::river_job_state[]) group by state`, Queue, waiting)
 	if err == nil {
 		for rows.Next() {
 			var state string

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/vocab"
 )
 
@@ -42,7 +43,7 @@ func fromStatus(code int, header http.Header, now time.Time) Result {
 		r.Code, r.RetryAfter = code, retryAfter(header.Get("Retry-After"), now)
 		return r
 	case code >= 300 && code < 400:
-		r := permanent(vocab.ReasonRedirect, fmt.Errorf("receiver answered %d (to %q)", code, header.Get("Location")))
+		r := permanent(vocab.ReasonRedirect, fmt.Errorf("receiver answered %d (to %q)", code, redact.URL(header.Get("Location"))))
 		r.Code = code
 		return r
 	}

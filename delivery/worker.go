@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/vocab"
 	"github.com/riverqueue/river"
 )
@@ -47,7 +48,7 @@ func NewWorker(pool *pgxpool.Pool, o WorkerOptions) *Worker {
 		o.Metrics = NewMetrics(nil)
 	}
 	return &Worker{pool: pool, senders: o.Senders, maxAttempts: o.MaxAttempts, timeout: o.Timeout,
-		metrics: o.Metrics, log: o.Logger, now: o.Now, rand: defaultRand}
+		metrics: o.Metrics, log: slog.New(redact.Handler(o.Logger.Handler())), now: o.Now, rand: defaultRand}
 }
 
 // Timeout bounds one attempt: DELIVERY_TIMEOUT for the send, and a few seconds for reading the
@@ -117,8 +118,11 @@ func cancelReason(p *Page) vocab.Reason {
 	return ""
 }
 
-// finish records the attempt's result and tells River what comes next.
+// finish records the attempt's result and tells River what comes next. The error is redacted
+// first (an address's credentials masked, see package redact): it becomes last_error, the
+// delivery_failed event's details, River's record of the attempt and log lines.
 func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Result) error {
+	res.Err = redact.Error(res.Err)
 	attempt := p.Attempts + 1
 	o := outcome{code: res.Code, attempts: 1}
 	switch {
