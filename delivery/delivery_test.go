@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -140,8 +141,8 @@ func TestOutcomes(t *testing.T) {
 			address: func(rcv *receiver) string { return strings.Replace(rcv.URL, "http://", "https://", 1) }, returnErr: isCancel},
 		{name: "plain http outside the allowed networks", allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, status: "failed", errLike: "destination_not_allowed",
 			returnErr: isCancel},
-		{name: "TLS is verified", address: func(*receiver) string { return tlsServer(t) }, status: "pending", errLike: "certificate", timeout: 5 * time.Second,
-			returnErr: func(err error) bool { return err != nil && !isCancel(err) }},
+		{name: "TLS is verified; a certificate that does not verify fails at once", address: func(*receiver) string { return tlsServer(t) },
+			status: "failed", errLike: "bad_certificate: .*certificate", timeout: 5 * time.Second, returnErr: isCancel},
 		{name: "a redirect is not followed", answers: []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Location", other.URL)
 			w.WriteHeader(302)
@@ -289,4 +290,53 @@ func tlsServer(t *testing.T) string {
 	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	t.Cleanup(s.Close)
 	return s.URL
+}
+
+// deliveries.attempts counts the attempts actually made: an attempt whose request reached the
+// receiver but whose outcome could not be recorded (the database went away meanwhile) still
+// counts when the next attempt records, and so does the page's; refusals that send nothing
+// count none.
+func TestAttemptsCountWhatWasSent(t *testing.T) {
+	f := newFixture(t)
+	proxy := dbtest.NewProxy(t)
+	pool, err := pgxpool.New(f.ctx, proxy.URL(f.pool.Config().ConnString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	rcv := newReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+		proxy.Refuse() // the database goes away while the receiver takes the page
+		w.WriteHeader(http.StatusNoContent)
+	}, status(http.StatusNoContent))
+	page := f.page("acme", f.responder("acme", "Ann", "webhook", rcv.URL))
+	_, ids := f.enqueue(page)
+	through := *f
+	through.pool = pool
+	w := through.worker(2*time.Second, nil, fixedClock, loopback...)
+	if err := f.work(w, ids[0], 1); err == nil {
+		t.Fatal("attempt 1 recorded its outcome with the database away")
+	}
+	proxy.Pass()
+	pool.Reset()
+	if err := f.work(w, ids[0], 2); err != nil {
+		t.Fatal(err)
+	}
+	if len(rcv.received) != 2 || rcv.received[0].ID != rcv.received[1].ID {
+		t.Fatalf("the receiver got %+v", rcv.received)
+	}
+	if r := f.delivery(ids[0]); r.Status != "sent" || r.Attempts != 2 {
+		t.Errorf("delivery %+v: want sent after 2 attempts", r)
+	}
+	if n := dbtest.Int64(t, f.pool, `select attempts from notifications where id = $1`, page); n != 2 {
+		t.Errorf("the page has %d attempts, want 2", n)
+	}
+
+	refused := f.page("other", f.responder("other", "Bob", "webhook", rcv.URL)) // tenant other has no webhook secret
+	_, ids = f.enqueue(refused)
+	if err := f.work(f.worker(time.Second, nil, fixedClock, loopback...), ids[0], 1); !isCancel(err) {
+		t.Fatalf("refused: Work returned %v", err)
+	}
+	if r := f.delivery(ids[0]); r.Status != "failed" || r.Attempts != 0 {
+		t.Errorf("refused delivery %+v: want failed after no attempt", r)
+	}
 }

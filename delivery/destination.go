@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -89,13 +91,27 @@ func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) 
 	return nil, nil, &r
 }
 
-// fromError classifies a request's error: a refused destination fails for good, anything else
-// (a timeout, a reset, DNS) is retried.
+// fromError classifies a request's error: a refused destination and a certificate that does not
+// verify fail for good, anything else (a timeout, a reset, DNS) is retried.
 func fromError(err error) Result {
-	if errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedPort) || errors.Is(err, ssrf.ErrProhibitedNetwork) {
+	switch {
+	case errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedPort) || errors.Is(err, ssrf.ErrProhibitedNetwork):
 		return permanent(vocab.ReasonDestinationNotAllowed, err)
+	case certificateError(err):
+		return permanent(vocab.ReasonBadCertificate, err)
 	}
 	return transient(err)
+}
+
+// certificateError reports whether err is a TLS certificate that does not verify (unknown
+// authority, wrong host name, expired or otherwise invalid): a receiver's configuration that no
+// retry within the next half hour will change, so the delivery fails at once and says why.
+func certificateError(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var authority x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // limitedBody caps every response body at maxResponse, whoever reads it (slack-go reads the

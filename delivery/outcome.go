@@ -24,6 +24,17 @@ type Result struct {
 	RetryAfter time.Duration
 }
 
+// refusal reports whether r refused the delivery before any request left: a destination not
+// allowed, a missing secret or SMTP_URL, a bad address or page. That is no attempt.
+func (r Result) refusal() bool {
+	switch r.Reason {
+	case vocab.ReasonDestinationNotAllowed, vocab.ReasonNoWebhookSecret, vocab.ReasonNoSMTP, vocab.ReasonBadAddress,
+		vocab.ReasonBadPage, vocab.ReasonUnknownChannel:
+		return true
+	}
+	return false
+}
+
 func sent(code int) Result { return Result{Code: code} }
 
 func permanent(reason vocab.Reason, err error) Result {

@@ -9,6 +9,17 @@ import (
 	"github.com/opsworker/opsworker/vocab"
 )
 
+// attemptsMade is how many attempts a delivery has had once this one ends: the row's count plus
+// this one (made: 1 when a request went out, 0 when none did), and at least River's count of the
+// job's attempts (River's attempt is 1-based and counts this one) — an attempt whose outcome was
+// never recorded (its process died after sending, or the database was unreachable to record it)
+// still counts, since its request may well have arrived. River does not count snoozes (a
+// Retry-After, a destination at its limit), the row counts those that sent.
+func attemptsMade(row, riverAttempt, made int) (attempts, added int) {
+	attempts = max(row+made, riverAttempt-1+made)
+	return attempts, attempts - row
+}
+
 // recordSQL records one attempt of delivery @id (or its cancellation) in one statement: the
 // delivery's attempts, error, response code and status (@status: pending while it will be
 // retried, or final: sent, failed, cancelled); the page's status rolled up from its deliveries
@@ -20,7 +31,7 @@ import (
 // other deliveries by deliveries_notification_id_contact_method_id_key (EXPLAIN of the generic plan).
 const recordSQL = `
 with d as (
-    update deliveries set attempts = attempts + @made, last_error = @error, response_code = @code, status = @status,
+    update deliveries set attempts = @attempts, last_error = @error, response_code = @code, status = @status,
            sent_at = case when @status = @sent::text then now() end,
            finished_at = case when @status <> @pending::text then now() end
     where id = @id and status = @pending::text
@@ -33,7 +44,7 @@ with d as (
                            and d.status <> @pending::text then @page_failed::text
                       else n.status end,
         sent_at = case when d.status = @sent::text then coalesce(n.sent_at, now()) else n.sent_at end,
-        attempts = n.attempts + @made,
+        attempts = n.attempts + @added,
         last_error = coalesce(@error, n.last_error)
     from d
     where n.id = d.notification_id and n.status <> @page_sent::text
@@ -50,11 +61,13 @@ select extract(epoch from now() - created_at)::float8 from d`
 
 // outcome is what an attempt recorded.
 type outcome struct {
-	status   vocab.DeliveryStatus // pending (retried), sent, failed, cancelled
-	errText  string
-	code     int
-	reason   vocab.Reason // of a final failure or a cancellation
-	attempts int          // 1 for an attempt, 0 for a cancellation before one
+	status  vocab.DeliveryStatus // pending (retried), sent, failed, cancelled
+	errText string
+	code    int
+	reason  vocab.Reason // of a final failure or a cancellation
+	// attempts is the delivery's attempts made, this one included; added is how many more than
+	// the row said (the page's attempts grow by as many). See attemptsMade.
+	attempts, added int
 }
 
 // record stores o for delivery id and returns the seconds since the delivery was queued, and
@@ -72,7 +85,7 @@ func record(ctx context.Context, db interface {
 	}
 	var since float64
 	err := db.QueryRow(ctx, recordSQL, pgx.NamedArgs{
-		"id": id, "error": errText, "code": code, "status": o.status, "made": o.attempts, "reason": o.reason,
+		"id": id, "error": errText, "code": code, "status": o.status, "attempts": o.attempts, "added": o.added, "reason": o.reason,
 		"sent": vocab.DeliverySent, "pending": vocab.DeliveryPending, "failed": vocab.DeliveryFailed,
 		"page_sent": vocab.PageSent, "page_failed": vocab.PageFailed, "event": vocab.EventDeliveryFailed,
 	}).Scan(&since)

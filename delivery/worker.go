@@ -86,7 +86,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return nil // already recorded (a rescued duplicate of a finished attempt)
 	}
 	if reason := cancelReason(p); reason != "" {
-		if _, _, err := record(ctx, w.pool, p.DeliveryID, outcome{status: vocab.DeliveryCancelled, errText: string(reason), reason: reason}); err != nil {
+		o := outcome{status: vocab.DeliveryCancelled, errText: string(reason), reason: reason}
+		o.attempts, o.added = attemptsMade(p.Attempts, job.Attempt, 0)
+		if _, _, err := record(ctx, w.pool, p.DeliveryID, o); err != nil {
 			return err
 		}
 		w.metrics.outcome(p.Kind, "cancelled")
@@ -95,14 +97,14 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	sender := w.senders[p.Kind]
 	if sender == nil {
-		return w.finish(ctx, log, p, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
+		return w.finish(ctx, log, p, job.Attempt, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
 	}
 	sctx, cancel := context.WithTimeout(ctx, w.timeout)
 	start := time.Now() // the wall clock times the attempt for a metric; the logic uses w.now
 	res := sender.Send(sctx, p, w.now())
 	cancel()
 	w.metrics.attempt(p.Kind, time.Since(start))
-	return w.finish(ctx, log, p, res)
+	return w.finish(ctx, log, p, job.Attempt, res)
 }
 
 // cancelReason says why a delivery must not be sent, or "".
@@ -121,10 +123,15 @@ func cancelReason(p *Page) vocab.Reason {
 // finish records the attempt's result and tells River what comes next. The error is redacted
 // first (an address's credentials masked, see package redact): it becomes last_error, the
 // delivery_failed event's details, River's record of the attempt and log lines.
-func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Result) error {
+func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, riverAttempt int, res Result) error {
 	res.Err = redact.Error(res.Err)
-	attempt := p.Attempts + 1
-	o := outcome{code: res.Code, attempts: 1}
+	made := 1
+	if res.refusal() {
+		made = 0
+	}
+	o := outcome{code: res.Code}
+	o.attempts, o.added = attemptsMade(p.Attempts, riverAttempt, made)
+	attempt := o.attempts
 	switch {
 	case res.Err == nil:
 		o.status = vocab.DeliverySent
