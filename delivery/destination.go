@@ -25,33 +25,36 @@ const maxResponse = 64 << 10
 // private address is caught): an https address must resolve to a public address or one inside
 // the allowed networks (DELIVERY_ALLOW_NETWORKS); a plain http address only to one inside them.
 // Loopback, private, link-local (cloud metadata), CGNAT, multicast and unspecified addresses
-// are refused otherwise; code.dny.dev/ssrf holds the special-purpose address tables. Redirects
-// are not followed, TLS is verified, and at most 64 KiB of a response is read.
+// are refused otherwise; code.dny.dev/ssrf holds the special-purpose address tables. Ports: an
+// allowed network with a port list is reachable on those ports only; everything else on any
+// port but DeniedPorts (databases, mail, control planes). Redirects are not followed, TLS is
+// verified, and at most 64 KiB of a response is read.
 type Destinations struct {
 	secure, plain *http.Client
 	allowed       bool // whether any network is allowed (plain http is refused outright without)
 }
 
-// NewDestinations returns the clients for the allowed networks, each request bounded by timeout
-// (DELIVERY_TIMEOUT).
+// NewDestinations returns the clients for the allowed networks, without port lists (any port
+// but DeniedPorts), each request bounded by timeout (DELIVERY_TIMEOUT).
 func NewDestinations(allow []netip.Prefix, timeout time.Duration) *Destinations {
-	var v4, v6 []netip.Prefix
-	for _, p := range allow {
-		if p.Addr().Is4() {
-			v4 = append(v4, p)
-		} else {
-			v6 = append(v6, p)
-		}
+	networks := make([]Network, len(allow))
+	for i, p := range allow {
+		networks[i] = Network{Prefix: p}
 	}
-	secure := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...))
-	// Plain http: nothing but the allowed networks.
-	plain := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...),
-		ssrf.WithDeniedV4Prefixes(netip.MustParsePrefix("0.0.0.0/0")), ssrf.WithDeniedV6Prefixes(netip.MustParsePrefix("::/0")))
-	return &Destinations{secure: client(secure, timeout), plain: client(plain, timeout), allowed: len(allow) > 0}
+	return NewDestinationsFor(networks, timeout)
 }
 
-func client(g *ssrf.Guardian, timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, Control: g.Safe}
+// NewDestinationsFor returns the clients for the allowed networks (DELIVERY_ALLOW_NETWORKS,
+// parsed by ParseNetworks), each request bounded by timeout (DELIVERY_TIMEOUT).
+func NewDestinationsFor(networks []Network, timeout time.Duration) *Destinations {
+	public := ssrf.New(ssrf.WithAnyPort())
+	secure := guard{networks: networks, public: public}
+	plain := guard{networks: networks, onlyNetworks: true, public: public}
+	return &Destinations{secure: client(secure, timeout), plain: client(plain, timeout), allowed: len(networks) > 0}
+}
+
+func client(g guard, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: g.control}
 	transport := &http.Transport{
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   timeout,

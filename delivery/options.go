@@ -1,11 +1,8 @@
 package delivery
 
 import (
-	"fmt"
 	"log/slog"
 	"net/mail"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,8 +23,9 @@ type Options struct {
 	// Timeout is the deadline of one attempt's send (DELIVERY_TIMEOUT, at most 5m); default 10s.
 	Timeout time.Duration
 	// AllowNetworks are the networks webhook and Slack addresses may resolve to besides public
-	// ones (DELIVERY_ALLOW_NETWORKS); plain http is allowed only there.
-	AllowNetworks []netip.Prefix
+	// ones, each with the ports it may be reached on (DELIVERY_ALLOW_NETWORKS, parsed by
+	// ParseNetworks); plain http is allowed only there.
+	AllowNetworks []Network
 	// SMTP is where e-mails go (SMTP_URL); nil: e-mail deliveries fail with no_smtp.
 	SMTP *SMTP
 	// From is the sender address of e-mails (SMTP_FROM); default opsworker@localhost.
@@ -77,22 +75,4 @@ func (o Options) Validate() error {
 		return setting.Errorf("SMTP_FROM", o.From, "not an e-mail address such as opsworker@example.com")
 	}
 	return nil
-}
-
-// ParseNetworks parses DELIVERY_ALLOW_NETWORKS: CIDRs (or single addresses), separated by commas
-// or spaces.
-func ParseNetworks(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", f)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

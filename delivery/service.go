@@ -27,7 +27,7 @@ func New(pool *pgxpool.Pool, o Options) (*Service, error) {
 	}
 	co := ClientOptions{MaxAttempts: o.MaxAttempts, Timeout: o.Timeout, StopTimeout: o.StopTimeout, Logger: o.Logger}
 	if o.Workers > 0 {
-		dest := NewDestinations(o.AllowNetworks, o.Timeout)
+		dest := NewDestinationsFor(o.AllowNetworks, o.Timeout)
 		co.Workers = o.Workers
 		co.Worker = NewWorker(pool, WorkerOptions{
 			Senders: map[string]Sender{
