@@ -13,6 +13,8 @@ import (
 var (
 	channels = []string{"webhook", "slack", "email"}
 	outcomes = []string{"sent", "retried", "failed", "cancelled"}
+	// deferralReasons label opsworker_delivery_deferred_total.
+	deferralReasons = []string{"peer_may_allow", "destination_busy", "slow_lane_full"}
 )
 
 // Metrics are the delivery task's series.
@@ -20,6 +22,7 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	attempts   *prometheus.HistogramVec
 	latency    prometheus.Histogram
+	deferrals  *prometheus.CounterVec
 }
 
 // NewMetrics creates the delivery series and registers them on reg (nil: not exposed).
@@ -40,6 +43,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900},
 		}),
 	}
+	m.deferrals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "opsworker_delivery_deferred_total",
+		Help: "Delivery jobs put back without an attempt, by why: peer_may_allow (refused by this process's DELIVERY_ALLOW_NETWORKS while the fleet's settings differ), destination_busy (the destination has DELIVERY_PER_HOST attempts running), slow_lane_full (the destination is slow and DELIVERY_SLOW_LANE attempts wait on slow destinations).",
+	}, []string{"why"})
+	for _, why := range deferralReasons {
+		m.deferrals.WithLabelValues(why)
+	}
 	for _, c := range channels {
 		for _, o := range outcomes {
 			m.deliveries.WithLabelValues(c, o)
@@ -47,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.attempts.WithLabelValues(c)
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attempts, m.latency)
+		reg.MustRegister(m.deliveries, m.attempts, m.latency, m.deferrals)
 	}
 	return m
 }
@@ -55,6 +65,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) outcome(channel, outcome string) {
 	m.deliveries.WithLabelValues(channel, outcome).Inc()
 }
+
+func (m *Metrics) deferred(why string) { m.deferrals.WithLabelValues(why).Inc() }
 
 func (m *Metrics) attempt(channel string, d time.Duration) {
 	m.attempts.WithLabelValues(channel).Observe(d.Seconds())

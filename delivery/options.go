@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"log/slog"
 	"net/mail"
 	"time"
@@ -33,6 +34,13 @@ type Options struct {
 	// StopTimeout is how long Stop lets running attempts finish before cancelling them
 	// (SHUTDOWN_TIMEOUT); default 30s.
 	StopTimeout time.Duration
+	// PeersDisagree reports whether any live process on the database has delivery settings
+	// that differ from this one's (DELIVERY_ALLOW_NETWORKS above all), or whether that cannot
+	// be known; the process fills it from the fleet's registration (worker_instances'
+	// config_digest). While it returns true, a destination this process refuses is left for a
+	// peer rather than failed (see "Refusals while the fleet disagrees" in peers.go). nil: the
+	// fleet agrees, and refusals are final at once.
+	PeersDisagree func(ctx context.Context) bool
 	// Registerer receives the delivery series; nil: not exposed.
 	Registerer prometheus.Registerer
 	// Logger receives the workers' and River's lines; default slog.Default().

@@ -24,6 +24,9 @@ type Worker struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rand        func() float64
+
+	peersDisagree func(context.Context) bool // see peers.go
+	horizon       time.Duration              // retryHorizon(maxAttempts)
 }
 
 // WorkerOptions configure a Worker.
@@ -34,6 +37,9 @@ type WorkerOptions struct {
 	Metrics     *Metrics
 	Logger      *slog.Logger
 	Now         func() time.Time // the clock of retries and signatures; default time.Now
+	// PeersDisagree: whether the fleet's delivery settings differ (Options.PeersDisagree); nil:
+	// they agree, and a refusal is final at once.
+	PeersDisagree func(ctx context.Context) bool
 }
 
 // NewWorker returns the worker of delivery jobs on pool.
@@ -48,7 +54,8 @@ func NewWorker(pool *pgxpool.Pool, o WorkerOptions) *Worker {
 		o.Metrics = NewMetrics(nil)
 	}
 	return &Worker{pool: pool, senders: o.Senders, maxAttempts: o.MaxAttempts, timeout: o.Timeout,
-		metrics: o.Metrics, log: slog.New(redact.Handler(o.Logger.Handler())), now: o.Now, rand: defaultRand}
+		metrics: o.Metrics, log: slog.New(redact.Handler(o.Logger.Handler())), now: o.Now, rand: defaultRand,
+		peersDisagree: o.PeersDisagree, horizon: retryHorizon(o.MaxAttempts)}
 }
 
 // Timeout bounds one attempt: DELIVERY_TIMEOUT for the send, and a few seconds for reading the
@@ -104,6 +111,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	res := sender.Send(sctx, p, w.now())
 	cancel()
 	w.metrics.attempt(p.Kind, time.Since(start))
+	res.Err = redact.Error(res.Err)
+	if left, ret := w.leaveToPeer(ctx, log, p, job.Attempt, res); left {
+		return ret
+	}
 	return w.finish(ctx, log, p, job.Attempt, res)
 }
 
