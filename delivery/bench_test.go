@@ -95,10 +95,11 @@ func startClient(b *testing.B, f *fixture, workers int) func() {
 // pagesTo creates n pages of one alert, each to its own responder with a webhook to url.
 func pagesTo(tb testing.TB, f *fixture, n int, url string) []int64 {
 	alert := dbtest.Int64(tb, f.pool, `insert into alerts (tenant_id, source, summary) values ('acme', 'bench', 'b') returning id`)
-	dbtest.Exec(tb, f.pool, `insert into responders (tenant_id, name) select 'acme', 'r' || i from generate_series(1, $1) i`, n)
-	dbtest.Exec(tb, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select 'acme', id, 'webhook', $1 from responders`, url)
-	rows, err := f.pool.Query(f.ctx, `insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop, escalation_step, status)
-		select 'acme', $1, id, 'escalation', 0, 0, 'pending' from responders returning id`, alert)
+	rows, err := f.pool.Query(f.ctx, `
+		with r as (insert into responders (tenant_id, name) select 'acme', 'r' || i from generate_series(1, $1) i returning id),
+		c as (insert into contact_methods (tenant_id, responder_id, kind, address) select 'acme', id, 'webhook', $2 from r)
+		insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop, escalation_step, status)
+		select 'acme', $3, id, 'escalation', 0, 0, 'pending' from r returning id`, n, url, alert)
 	if err != nil {
 		tb.Fatal(err)
 	}

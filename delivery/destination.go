@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"code.dny.dev/ssrf"
@@ -92,6 +93,26 @@ func (d *Destinations) Client(address string) (*http.Client, *url.URL, *Result) 
 	}
 	r := permanent(vocab.ReasonBadAddress, fmt.Errorf("scheme %q: want https", u.Scheme))
 	return nil, nil, &r
+}
+
+// destinationOf is an http(s) address's host and port (the scheme's when none is given), in
+// lower case: the key of its lane. "" when it is not such an address.
+func destinationOf(address string) string {
+	u, err := url.Parse(address)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port()
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	case u.Scheme == "http":
+		port = "80"
+	default:
+		return ""
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // fromError classifies a request's error: a refused destination and a certificate that does not

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -82,6 +83,14 @@ type Email struct {
 	SMTP    *SMTP // nil: no SMTP_URL
 	From    string
 	Timeout time.Duration
+}
+
+// Destination implements Sender: every e-mail goes to the SMTP server.
+func (e Email) Destination(*Page) string {
+	if e.SMTP == nil {
+		return ""
+	}
+	return net.JoinHostPort(strings.ToLower(e.SMTP.host), strconv.Itoa(e.SMTP.port))
 }
 
 // Send implements Sender.

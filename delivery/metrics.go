@@ -23,6 +23,8 @@ type Metrics struct {
 	attempts   *prometheus.HistogramVec
 	latency    prometheus.Histogram
 	deferrals  *prometheus.CounterVec
+	cuts       prometheus.Counter
+	seats      prometheus.Gauge
 }
 
 // NewMetrics creates the delivery series and registers them on reg (nil: not exposed).
@@ -47,6 +49,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "opsworker_delivery_deferred_total",
 		Help: "Delivery jobs put back without an attempt, by why: peer_may_allow (refused by this process's DELIVERY_ALLOW_NETWORKS while the fleet's settings differ), destination_busy (the destination has DELIVERY_PER_HOST attempts running), slow_lane_full (the destination is slow and DELIVERY_SLOW_LANE attempts wait on slow destinations).",
 	}, []string{"why"})
+	m.cuts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "opsworker_delivery_cut_total",
+		Help: "Delivery attempts cut short: the destination was slow and every seat of the slow lane (DELIVERY_SLOW_LANE) was taken (retried on the schedule).",
+	})
+	m.seats = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "opsworker_delivery_slow_lane_in_use",
+		Help: "Delivery attempts now holding a seat of the slow lane: waiting on a slow destination.",
+	})
 	for _, why := range deferralReasons {
 		m.deferrals.WithLabelValues(why)
 	}
@@ -57,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.attempts.WithLabelValues(c)
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attempts, m.latency, m.deferrals)
+		reg.MustRegister(m.deliveries, m.attempts, m.latency, m.deferrals, m.cuts, m.seats)
 	}
 	return m
 }

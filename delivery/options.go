@@ -15,9 +15,24 @@ import (
 // delivery is tried, and where pages may go. Each field names the environment variable it comes
 // from. Call WithDefaults, then Validate.
 type Options struct {
-	// Workers is how many deliveries this process attempts at once (DELIVERY_WORKERS, 0–1000);
-	// 0 makes an insert-only service that queues deliveries for the processes that work.
+	// Workers is how many deliveries this process attempts at once (DELIVERY_WORKERS, 0–1000;
+	// the process's default is 20); 0 makes an insert-only service that queues deliveries for the
+	// processes that work.
 	Workers int
+	// PerHost is the most attempts at once to one destination (host and port) that is new —
+	// no answer from it yet — or slow (DELIVERY_PER_HOST, 1–1000); default 4. A destination that
+	// answers within SlowAfter has no limit of its own. See "Isolation of destinations" in
+	// lanes.go.
+	PerHost int
+	// SlowAfter is how long an attempt may wait for its answer before its destination counts as
+	// slow (DELIVERY_SLOW_AFTER, 10ms up to DELIVERY_TIMEOUT); a tenth of it for a destination
+	// that has not answered yet. Default 1s (DELIVERY_TIMEOUT if shorter).
+	SlowAfter time.Duration
+	// SlowLane is how many attempts may wait on slow destinations at once
+	// (DELIVERY_SLOW_LANE, 1 up to DELIVERY_WORKERS); default half of DELIVERY_WORKERS, rounded
+	// up. The other workers stay free for destinations that answer: at no time do more than
+	// SlowLane attempts run longer than SlowAfter (one that would is cut short).
+	SlowLane int
 	// MaxAttempts is a delivery's attempts before it fails for good (DELIVERY_MAX_ATTEMPTS,
 	// 1–100); default 10.
 	MaxAttempts int
@@ -47,6 +62,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// defaultWorkers is DELIVERY_WORKERS' default, which the process sets.
+const defaultWorkers = 20
+
 // WithDefaults returns o with every unset field at its default.
 func (o Options) WithDefaults() Options {
 	if o.MaxAttempts == 0 {
@@ -57,6 +75,15 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.From == "" {
 		o.From = "opsworker@localhost"
+	}
+	if o.PerHost == 0 {
+		o.PerHost = defaultPerHost
+	}
+	if o.SlowAfter == 0 {
+		o.SlowAfter = min(defaultSlowAfter, o.Timeout)
+	}
+	if o.SlowLane == 0 {
+		o.SlowLane = max(1, (o.Workers+1)/2)
 	}
 	if o.StopTimeout == 0 {
 		o.StopTimeout = 30 * time.Second
@@ -76,6 +103,12 @@ func (o Options) Validate() error {
 		return setting.Errorf("DELIVERY_MAX_ATTEMPTS", o.MaxAttempts, "must be a whole number from 1 to 100")
 	case o.Timeout <= 0 || o.Timeout > 5*time.Minute:
 		return setting.Errorf("DELIVERY_TIMEOUT", o.Timeout, "must be a positive duration of at most 5m, such as 10s")
+	case o.PerHost < 1 || o.PerHost > 1000:
+		return setting.Errorf("DELIVERY_PER_HOST", o.PerHost, "must be a whole number from 1 to 1000")
+	case o.SlowAfter < 10*time.Millisecond || o.SlowAfter > o.Timeout:
+		return setting.Errorf("DELIVERY_SLOW_AFTER", o.SlowAfter, "must be a duration from 10ms up to DELIVERY_TIMEOUT (%v), such as 1s", o.Timeout)
+	case o.SlowLane < 1 || (o.Workers > 0 && o.SlowLane > o.Workers):
+		return setting.Errorf("DELIVERY_SLOW_LANE", o.SlowLane, "must be a whole number from 1 up to DELIVERY_WORKERS (%d)", max(o.Workers, 1))
 	case o.StopTimeout <= 0:
 		return setting.Errorf("SHUTDOWN_TIMEOUT", o.StopTimeout, "must be a positive duration, such as 30s")
 	}

@@ -39,6 +39,9 @@ func New(pool *pgxpool.Pool, o Options) (*Service, error) {
 			Timeout:       o.Timeout,
 			Metrics:       NewMetrics(o.Registerer),
 			PeersDisagree: o.PeersDisagree,
+			PerHost:       o.PerHost,
+			SlowAfter:     o.SlowAfter,
+			SlowLane:      o.SlowLane,
 			Logger:        o.Logger.With("job", "delivery"),
 		})
 		if o.Registerer != nil {

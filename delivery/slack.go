@@ -93,6 +93,9 @@ func slackEscape(s string, max int) string {
 
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// Destination implements Sender.
+func (s Slack) Destination(p *Page) string { return destinationOf(p.Address) }
+
 // Send implements Sender.
 func (s Slack) Send(ctx context.Context, p *Page, now time.Time) Result {
 	client, u, refused := s.Destinations.Client(p.Address)

@@ -17,6 +17,9 @@ import (
 // Sender sends one attempt of a delivery of its kind.
 type Sender interface {
 	Send(ctx context.Context, p *Page, now time.Time) Result
+	// Destination is where p's attempt goes, as host:port (the lanes' key, see lanes.go); ""
+	// when it goes nowhere (a bad address, no SMTP_URL).
+	Destination(p *Page) string
 }
 
 // WebhookBody is the JSON a webhook delivery posts (DESIGN's "Delivery semantics").
@@ -92,3 +95,6 @@ func (w Webhook) Send(ctx context.Context, p *Page, now time.Time) Result {
 	resp.Body.Close()
 	return fromStatus(resp.StatusCode, resp.Header, now)
 }
+
+// Destination implements Sender.
+func (w Webhook) Destination(p *Page) string { return destinationOf(p.Address) }

@@ -27,6 +27,7 @@ type Worker struct {
 
 	peersDisagree func(context.Context) bool // see peers.go
 	horizon       time.Duration              // retryHorizon(maxAttempts)
+	lanes         *lanes                     // see lanes.go
 }
 
 // WorkerOptions configure a Worker.
@@ -40,6 +41,11 @@ type WorkerOptions struct {
 	// PeersDisagree: whether the fleet's delivery settings differ (Options.PeersDisagree); nil:
 	// they agree, and a refusal is final at once.
 	PeersDisagree func(ctx context.Context) bool
+	// PerHost, SlowAfter and SlowLane isolate destinations (see lanes.go and Options); zero:
+	// 4, 1s, and 10 (half the default workers).
+	PerHost   int
+	SlowAfter time.Duration
+	SlowLane  int
 }
 
 // NewWorker returns the worker of delivery jobs on pool.
@@ -53,9 +59,22 @@ func NewWorker(pool *pgxpool.Pool, o WorkerOptions) *Worker {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
+	if o.PerHost == 0 {
+		o.PerHost = defaultPerHost
+	}
+	if o.SlowAfter == 0 {
+		o.SlowAfter = defaultSlowAfter
+		if o.Timeout > 0 {
+			o.SlowAfter = min(o.SlowAfter, o.Timeout)
+		}
+	}
+	if o.SlowLane == 0 {
+		o.SlowLane = defaultWorkers / 2
+	}
 	return &Worker{pool: pool, senders: o.Senders, maxAttempts: o.MaxAttempts, timeout: o.Timeout,
 		metrics: o.Metrics, log: slog.New(redact.Handler(o.Logger.Handler())), now: o.Now, rand: defaultRand,
-		peersDisagree: o.PeersDisagree, horizon: retryHorizon(o.MaxAttempts)}
+		peersDisagree: o.PeersDisagree, horizon: retryHorizon(o.MaxAttempts),
+		lanes: newLanes(o.PerHost, o.SlowAfter, o.SlowLane, o.Metrics)}
 }
 
 // Timeout bounds one attempt: DELIVERY_TIMEOUT for the send, and a few seconds for reading the
@@ -106,11 +125,30 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if sender == nil {
 		return w.finish(ctx, log, p, job.Attempt, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
 	}
-	sctx, cancel := context.WithTimeout(ctx, w.timeout)
+	cctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	var t *ticket
+	if key := sender.Destination(p); key != "" {
+		var why string
+		var wait time.Duration
+		if t, why, wait = w.lanes.acquire(key, cut); t == nil {
+			w.metrics.deferred(why)
+			log.Debug("delivery deferred: its destination is at its limit", "why", why)
+			return river.JobSnooze(time.Duration(float64(wait) * (0.5 + w.rand())))
+		}
+	}
+	sctx, cancel := context.WithTimeout(cctx, w.timeout)
 	start := time.Now() // the wall clock times the attempt for a metric; the logic uses w.now
 	res := sender.Send(sctx, p, w.now())
+	out := timedOut(sctx, res.Err)
 	cancel()
 	w.metrics.attempt(p.Kind, time.Since(start))
+	if t != nil {
+		if took, wasCut := t.release(res.Code != 0 || res.Err == nil, out); wasCut {
+			w.metrics.cuts.Inc()
+			res = w.lanes.cutResult(took)
+		}
+	}
 	res.Err = redact.Error(res.Err)
 	if left, ret := w.leaveToPeer(ctx, log, p, job.Attempt, res); left {
 		return ret
