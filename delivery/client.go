@@ -7,9 +7,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/opsworker/opsworker/redact"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/opsworker/opsworker/redact"
 )
 
 // ClientOptions configure the River client.

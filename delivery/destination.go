@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
+
 	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/vocab"
 )

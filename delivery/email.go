@@ -15,8 +15,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/opsworker/opsworker/vocab"
 	mail "github.com/wneessen/go-mail"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // SMTP is where page e-mails go: SMTP_URL, parsed.

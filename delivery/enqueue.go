@@ -6,8 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/opsworker/opsworker/vocab"
 	"github.com/riverqueue/river"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // enqueueSQL inserts, for the pages @pages, one pending delivery per enabled contact method of

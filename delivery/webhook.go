@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/opsworker/opsworker/vocab"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Sender sends one attempt of a delivery of its kind.

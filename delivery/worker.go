@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
 	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/vocab"
-	"github.com/riverqueue/river"
 )
 
 // Worker works delivery jobs: one attempt of one delivery per Work.
