@@ -126,7 +126,21 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if sender == nil {
 		return w.finish(ctx, log, p, job.Attempt, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
 	}
-	cctx, cut := context.WithCancelCause(ctx)
+	res, deferred := w.send(ctx, log, sender, p)
+	if deferred != nil {
+		return deferred
+	}
+	if left, ret := w.leaveToPeer(ctx, log, p, job.Attempt, res); left {
+		return ret
+	}
+	return w.finish(ctx, log, p, job.Attempt, res)
+}
+
+// send makes the attempt within its destination's lane (see lanes.go), bounded by
+// DELIVERY_TIMEOUT, and returns its result with the error redacted. A job whose destination is
+// at its limit is not attempted: send returns the snooze River gets instead.
+func (w *Worker) send(ctx context.Context, log *slog.Logger, sender Sender, p *Page) (Result, error) {
+	ctx, cut := context.WithCancelCause(ctx)
 	defer cut(nil)
 	var t *ticket
 	if key := sender.Destination(p); key != "" {
@@ -135,26 +149,23 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		if t, why, wait = w.lanes.acquire(key, cut); t == nil {
 			w.metrics.deferred(why)
 			log.Debug("delivery deferred: its destination is at its limit", "why", why)
-			return river.JobSnooze(time.Duration(float64(wait) * (0.5 + w.rand())))
+			return Result{}, river.JobSnooze(time.Duration(float64(wait) * (0.5 + w.rand())))
 		}
 	}
-	sctx, cancel := context.WithTimeout(cctx, w.timeout)
+	sctx, cancel := context.WithTimeout(ctx, w.timeout)
 	start := time.Now() // the wall clock times the attempt for a metric; the logic uses w.now
 	res := sender.Send(sctx, p, w.now())
 	out := timedOut(sctx, res.Err)
 	cancel()
 	w.metrics.attempt(p.Kind, time.Since(start))
 	if t != nil {
-		if took, wasCut := t.release(res.Code != 0 || res.Err == nil, out); wasCut {
+		if took, wasCut := t.release(res.Code != 0 || res.Err == nil, out); wasCut && res.Err != nil {
 			w.metrics.cuts.Inc()
 			res = w.lanes.cutResult(took)
 		}
 	}
 	res.Err = redact.Error(res.Err)
-	if left, ret := w.leaveToPeer(ctx, log, p, job.Attempt, res); left {
-		return ret
-	}
-	return w.finish(ctx, log, p, job.Attempt, res)
+	return res, nil
 }
 
 // cancelReason says why a delivery must not be sent, or "".
