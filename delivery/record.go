@@ -20,42 +20,44 @@ func attemptsMade(row, riverAttempt, made int) (attempts, added int) {
 	return attempts, attempts - row
 }
 
-// recordSQL records one attempt of delivery @id (or its cancellation) in one statement: the
-// delivery's attempts, error, response code and status (@status: pending while it will be
-// retried, or final: sent, failed, cancelled); the page's status rolled up from its deliveries
+// recordSQL records one attempt of delivery $1 (or its cancellation) in one statement: the
+// delivery's attempts ($5), error ($2), response code ($3) and status ($4: pending while it will
+// be retried, or final: sent, failed, cancelled); the page's status rolled up from its deliveries
 // (sent when any is sent, failed when all have ended without one); and, when it failed for good,
 // the alert event delivery_failed. Only a pending delivery is updated, so a late duplicate of an
 // attempt (a rescued job) changes nothing. It returns the seconds from the delivery's queueing
-// to now, for the latency histogram. Statuses and the event come from package vocab as
-// parameters. Every table is reached by its primary key, and the roll-up's look at the page's
+// to now, for the latency histogram. The page's attempts grow by $6; $7 is the reason of a final
+// failure. Statuses and the event come from package vocab as parameters ($8 sent, $9 pending,
+// $10 failed, $11 and $12 the page's sent and failed, $13 delivery_failed), positional: named
+// arguments would cost a rewrite of the statement on every attempt. Every table is reached by its primary key, and the roll-up's look at the page's
 // other deliveries by deliveries_notification_id_contact_method_id_key (EXPLAIN of the generic plan).
 const recordSQL = `
 with d as (
-    update deliveries set attempts = @attempts, last_error = @error, response_code = @code, status = @status,
-           sent_at = case when @status = @sent::text then now() end,
-           finished_at = case when @status <> @pending::text then now() end
-    where id = @id and status = @pending::text
+    update deliveries set attempts = $5, last_error = $2, response_code = $3, status = $4,
+           sent_at = case when $4 = $8::text then now() end,
+           finished_at = case when $4 <> $9::text then now() end
+    where id = $1 and status = $9::text
     returning id, tenant_id, notification_id, kind, status, attempts, created_at
 ), n as (
     update notifications n
-    set status = case when d.status = @sent::text then @page_sent::text
+    set status = case when d.status = $8::text then $11::text
                       when not exists (select 1 from deliveries o
-                                       where o.notification_id = n.id and o.id <> d.id and o.status in (@pending::text, @sent::text))
-                           and d.status <> @pending::text then @page_failed::text
+                                       where o.notification_id = n.id and o.id <> d.id and o.status in ($9::text, $8::text))
+                           and d.status <> $9::text then $12::text
                       else n.status end,
-        sent_at = case when d.status = @sent::text then coalesce(n.sent_at, now()) else n.sent_at end,
-        attempts = n.attempts + @added,
-        last_error = coalesce(@error, n.last_error)
+        sent_at = case when d.status = $8::text then coalesce(n.sent_at, now()) else n.sent_at end,
+        attempts = n.attempts + $6,
+        last_error = coalesce($2, n.last_error)
     from d
-    where n.id = d.notification_id and n.status <> @page_sent::text
+    where n.id = d.notification_id and n.status <> $11::text
     returning n.id, n.alert_id, n.escalation_loop, n.escalation_step, n.responder_id
 ), ev as (
     insert into alert_events (tenant_id, alert_id, at, event, escalation_loop, escalation_step, details)
-    select d.tenant_id, n.alert_id, now(), @event, n.escalation_loop, n.escalation_step,
+    select d.tenant_id, n.alert_id, now(), $13, n.escalation_loop, n.escalation_step,
            jsonb_build_object('delivery_id', d.id, 'notification_id', n.id, 'responder_id', n.responder_id,
-                              'channel', d.kind, 'reason', @reason::text, 'attempts', d.attempts, 'error', @error::text)
+                              'channel', d.kind, 'reason', $7::text, 'attempts', d.attempts, 'error', $2::text)
     from d join n on n.id = d.notification_id
-    where d.status = @failed::text
+    where d.status = $10::text
 )
 select extract(epoch from now() - created_at)::float8 from d`
 
@@ -84,11 +86,8 @@ func record(ctx context.Context, db interface {
 		code = &o.code
 	}
 	var since float64
-	err := db.QueryRow(ctx, recordSQL, pgx.NamedArgs{
-		"id": id, "error": errText, "code": code, "status": o.status, "attempts": o.attempts, "added": o.added, "reason": o.reason,
-		"sent": vocab.DeliverySent, "pending": vocab.DeliveryPending, "failed": vocab.DeliveryFailed,
-		"page_sent": vocab.PageSent, "page_failed": vocab.PageFailed, "event": vocab.EventDeliveryFailed,
-	}).Scan(&since)
+	err := db.QueryRow(ctx, recordSQL, id, errText, code, o.status, o.attempts, o.added, o.reason,
+		vocab.DeliverySent, vocab.DeliveryPending, vocab.DeliveryFailed, vocab.PageSent, vocab.PageFailed, vocab.EventDeliveryFailed).Scan(&since)
 	if err == pgx.ErrNoRows {
 		return 0, false, nil
 	}
