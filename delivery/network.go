@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"code.dny.dev/ssrf"
+
+	"github.com/opsworker/opsworker/setting"
 )
 
 // Network is an entry of DELIVERY_ALLOW_NETWORKS: addresses that webhook and Slack deliveries
@@ -64,13 +66,15 @@ func (n Network) String() string {
 // ParseNetworks parses DELIVERY_ALLOW_NETWORKS: entries separated by commas or spaces, each a
 // CIDR or a single address, with an optional port list after a colon — ports and ranges joined
 // by +: 10.0.0.0/8, 127.0.0.1/32:8090, 192.168.1.7:8080+8443, 10.1.0.0/16:8000-8099,
-// fd00::/8:443, [::1]:8090 (an IPv6 address with ports is bracketed, or written as a /128).
+// fd00::/8:443, [::1]:8090 (an IPv6 address with ports is bracketed, or written as a /128). Its
+// error is a *setting.Error naming the variable and the entry.
 func ParseNetworks(s string) ([]Network, error) {
 	var out []Network
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		n, err := parseNetwork(f)
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w; want a CIDR or an address, with ports if need be, such as 10.0.0.0/8 or 127.0.0.1/32:8090+9000-9099", f, err)
+			return nil, setting.Errorf("DELIVERY_ALLOW_NETWORKS", s,
+				"%q: %v; want CIDRs or addresses, with ports if need be, such as 10.0.0.0/8 or 127.0.0.1/32:8090+9000-9099", f, err)
 		}
 		out = append(out, n)
 	}
