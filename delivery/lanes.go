@@ -37,14 +37,16 @@ import (
 //
 // What this guarantees, with W workers and S seats: at no time do more than S attempts run
 // longer than SlowAfter, so at least W − S workers are always free or within SlowAfter of being
-// free (within a tenth of it while they probe new destinations). One destination that hangs
-// holds at most PerHost workers however many pages it has (30 pages to a hanging receiver beside
-// 20 to a healthy one: the healthy ones go at once). Many new destinations that all hang (30
-// distinct hanging receivers and 20 workers) hold the workers for a tenth of SlowAfter per wave
-// before all but S are cut: a healthy page waits at most about (1 + ⌈(k − W) / (W − S)⌉) × SlowAfter/10
-// behind k of them — 200 ms for 30 with the defaults — and never for DELIVERY_TIMEOUT. A
-// healthy destination is never limited below the workers. Limits are per process: a fleet of n
-// replicas gives a destination n times as many.
+// free (within a tenth of it while they probe new destinations), and a healthy destination is
+// never limited below them. A destination that hangs from its first page holds at most PerHost
+// workers however many pages it has (30 pages to a hanging receiver beside 20 to a healthy one:
+// the healthy ones go at once); one that answered well and starts hanging keeps the attempts it
+// had for at most SlowAfter, then at most S. Many new destinations that all hang (30 distinct
+// hanging receivers, 20 workers) hold the workers for a tenth of SlowAfter per wave before all
+// but S are cut: a healthy page queued behind k of them waits about
+// (1 + ⌈(k − W) / (W − S)⌉) × SlowAfter/10 — 200 ms for 30 with the defaults — never
+// DELIVERY_TIMEOUT. Limits are per process: a fleet of n replicas gives a destination n times
+// as many.
 
 // Lane settings' defaults (Options documents them).
 const (
