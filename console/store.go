@@ -385,6 +385,7 @@ func (st store) timeline(ctx context.Context, id int64, now time.Time) (timeline
 	if err != nil {
 		return timeline{}, fmt.Errorf("alert timeline: %w", err)
 	}
+	redactTimeline(&out)
 	return out, nil
 }
 

@@ -24,14 +24,15 @@ type benchReceiver struct {
 	*httptest.Server
 	mu      sync.Mutex
 	arrived map[int64]time.Time
+	again   int // receipts of a webhook-id seen before
 	all     chan struct{}
 	want    int
 }
 
-func newBenchReceiver(b *testing.B, want int) *benchReceiver {
+func newBenchReceiver(tb testing.TB, want int) *benchReceiver {
 	hook, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	r := &benchReceiver{arrived: make(map[int64]time.Time, want), all: make(chan struct{}), want: want}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -48,12 +49,28 @@ func newBenchReceiver(b *testing.B, want int) *benchReceiver {
 			if len(r.arrived) == r.want {
 				close(r.all)
 			}
+		} else {
+			r.again++
 		}
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	b.Cleanup(r.Close)
+	tb.Cleanup(r.Close)
 	return r
+}
+
+// count is how many webhook-ids have arrived.
+func (r *benchReceiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.arrived)
+}
+
+// duplicates is how many receipts repeated a webhook-id.
+func (r *benchReceiver) duplicates() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.again
 }
 
 // startClient starts a River client working the delivery queue with workers attempts at once.
@@ -75,19 +92,20 @@ func startClient(b *testing.B, f *fixture, workers int) func() {
 	}
 }
 
-// benchPages creates n pages of one alert, each to its own responder with a webhook to url.
-func benchPages(b *testing.B, f *fixture, n int, url string) []int64 {
-	alert := dbtest.Int64(b, f.pool, `insert into alerts (tenant_id, source, summary) values ('acme', 'bench', 'b') returning id`)
-	dbtest.Exec(b, f.pool, `insert into responders (tenant_id, name) select 'acme', 'r' || i from generate_series(1, $1) i`, n)
-	dbtest.Exec(b, f.pool, `insert into contact_methods (tenant_id, responder_id, kind, address) select 'acme', id, 'webhook', $1 from responders`, url)
-	rows, err := f.pool.Query(f.ctx, `insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop, escalation_step, status)
-		select 'acme', $1, id, 'escalation', 0, 0, 'pending' from responders returning id`, alert)
+// pagesTo creates n pages of one alert, each to its own responder with a webhook to url.
+func pagesTo(tb testing.TB, f *fixture, n int, url string) []int64 {
+	alert := dbtest.Int64(tb, f.pool, `insert into alerts (tenant_id, source, summary) values ('acme', 'bench', 'b') returning id`)
+	rows, err := f.pool.Query(f.ctx, `
+		with r as (insert into responders (tenant_id, name) select 'acme', 'r' || i from generate_series(1, $1) i returning id),
+		c as (insert into contact_methods (tenant_id, responder_id, kind, address) select 'acme', id, 'webhook', $2 from r)
+		insert into notifications (tenant_id, alert_id, responder_id, kind, escalation_loop, escalation_step, status)
+		select 'acme', $3, id, 'escalation', 0, 0, 'pending' from r returning id`, n, url, alert)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return ids
 }
@@ -103,7 +121,7 @@ func BenchmarkDeliver10k(b *testing.B) {
 		b.StopTimer()
 		f := newFixture(b)
 		rcv := newBenchReceiver(b, n)
-		f.enqueue(benchPages(b, f, n, rcv.URL)...)
+		f.enqueue(pagesTo(b, f, n, rcv.URL)...)
 		b.StartTimer()
 		start := time.Now()
 		stop := startClient(b, f, 20)
@@ -127,7 +145,7 @@ func BenchmarkLatencyAt200PerSecond(b *testing.B) {
 		b.StopTimer()
 		f := newFixture(b)
 		rcv := newBenchReceiver(b, n)
-		pages := benchPages(b, f, n, rcv.URL)
+		pages := pagesTo(b, f, n, rcv.URL)
 		enq := delivery.NewEnqueuer(f.insertOnly(), 10)
 		stop := startClient(b, f, 20)
 		committed := make(map[int64]time.Time, n)

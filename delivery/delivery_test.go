@@ -6,13 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -108,9 +108,10 @@ func TestOutcomes(t *testing.T) {
 		address   func(rcv *receiver) string
 		tenant    string
 		kind      string
-		allow     []netip.Prefix
-		timeout   time.Duration // of one attempt; 300 ms when zero
-		attempts  int           // how many Work calls
+		allow     []delivery.Network
+		allowFor  func(rcv *receiver) []delivery.Network // allow, from the receiver's port
+		timeout   time.Duration                          // of one attempt; 300 ms when zero
+		attempts  int                                    // how many Work calls
 		status    string
 		errLike   string
 		code      int
@@ -136,12 +137,19 @@ func TestOutcomes(t *testing.T) {
 				var s *rivertype.JobSnoozeError
 				return errors.As(err, &s) && s.Duration == 7*time.Second
 			}},
-		{name: "a private address is refused", allow: []netip.Prefix{}, status: "failed", errLike: "destination_not_allowed",
+		{name: "a private address is refused", allow: []delivery.Network{}, status: "failed", errLike: "destination_not_allowed",
 			address: func(rcv *receiver) string { return strings.Replace(rcv.URL, "http://", "https://", 1) }, returnErr: isCancel},
-		{name: "plain http outside the allowed networks", allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, status: "failed", errLike: "destination_not_allowed",
+		{name: "plain http outside the allowed networks", allow: networks("10.0.0.0/8"), status: "failed", errLike: "destination_not_allowed",
 			returnErr: isCancel},
-		{name: "TLS is verified", address: func(*receiver) string { return tlsServer(t) }, status: "pending", errLike: "certificate", timeout: 5 * time.Second,
-			returnErr: func(err error) bool { return err != nil && !isCancel(err) }},
+		{name: "without a port list the allow-list refuses PostgreSQL's port", address: func(*receiver) string { return "http://127.0.0.1:5432/" },
+			status: "failed", errLike: "destination_not_allowed: .*5432", returnErr: isCancel},
+		{name: "a network's port list lets its ports through", allowFor: func(rcv *receiver) []delivery.Network {
+			return networks("10.0.0.0/8, 127.0.0.1/32:1+" + rcv.URL[strings.LastIndexByte(rcv.URL, ':')+1:] + "+9000-9100")
+		}, status: "sent", code: 204, received: 1, returnErr: func(err error) bool { return err == nil }},
+		{name: "and no other port", allowFor: func(*receiver) []delivery.Network { return networks("127.0.0.1/32:1-1000+5432") },
+			status: "failed", errLike: "destination_not_allowed: .*not on port", returnErr: isCancel},
+		{name: "TLS is verified; a certificate that does not verify fails at once", address: func(*receiver) string { return tlsServer(t) },
+			status: "failed", errLike: "bad_certificate: .*certificate", timeout: 5 * time.Second, returnErr: isCancel},
 		{name: "a redirect is not followed", answers: []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Location", other.URL)
 			w.WriteHeader(302)
@@ -170,6 +178,9 @@ func TestOutcomes(t *testing.T) {
 			allow := loopback
 			if tc.allow != nil {
 				allow = tc.allow
+			}
+			if tc.allowFor != nil {
+				allow = tc.allowFor(rcv)
 			}
 			timeout := tc.timeout
 			if timeout == 0 {
@@ -289,4 +300,81 @@ func tlsServer(t *testing.T) string {
 	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	t.Cleanup(s.Close)
 	return s.URL
+}
+
+// deliveries.attempts counts the attempts actually made: an attempt whose request reached the
+// receiver but whose outcome could not be recorded (the database went away meanwhile) still
+// counts when the next attempt records, and so does the page's; refusals that send nothing
+// count none.
+func TestAttemptsCountWhatWasSent(t *testing.T) {
+	f := newFixture(t)
+	proxy := dbtest.NewProxy(t)
+	pool, err := pgxpool.New(f.ctx, proxy.URL(f.pool.Config().ConnString()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	rcv := newReceiver(t, func(w http.ResponseWriter, _ *http.Request) {
+		proxy.Refuse() // the database goes away while the receiver takes the page
+		w.WriteHeader(http.StatusNoContent)
+	}, status(http.StatusNoContent))
+	page := f.page("acme", f.responder("acme", "Ann", "webhook", rcv.URL))
+	_, ids := f.enqueue(page)
+	through := *f
+	through.pool = pool
+	w := through.worker(2*time.Second, nil, fixedClock, loopback...)
+	if err := f.work(w, ids[0], 1); err == nil {
+		t.Fatal("attempt 1 recorded its outcome with the database away")
+	}
+	proxy.Pass()
+	pool.Reset()
+	if err := f.work(w, ids[0], 2); err != nil {
+		t.Fatal(err)
+	}
+	if len(rcv.received) != 2 || rcv.received[0].ID != rcv.received[1].ID {
+		t.Fatalf("the receiver got %+v", rcv.received)
+	}
+	if r := f.delivery(ids[0]); r.Status != "sent" || r.Attempts != 2 {
+		t.Errorf("delivery %+v: want sent after 2 attempts", r)
+	}
+	if n := dbtest.Int64(t, f.pool, `select attempts from notifications where id = $1`, page); n != 2 {
+		t.Errorf("the page has %d attempts, want 2", n)
+	}
+
+	refused := f.page("other", f.responder("other", "Bob", "webhook", rcv.URL)) // tenant other has no webhook secret
+	_, ids = f.enqueue(refused)
+	if err := f.work(f.worker(time.Second, nil, fixedClock, loopback...), ids[0], 1); !isCancel(err) {
+		t.Fatalf("refused: Work returned %v", err)
+	}
+	if r := f.delivery(ids[0]); r.Status != "failed" || r.Attempts != 0 {
+		t.Errorf("refused delivery %+v: want failed after no attempt", r)
+	}
+}
+
+// DELIVERY_ALLOW_NETWORKS' forms, and its mistakes.
+func TestParseNetworks(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                    "",
+		"10.0.0.0/8, 127.0.0.1":               "10.0.0.0/8 127.0.0.1/32",
+		"127.0.0.1/32:8090":                   "127.0.0.1/32:8090",
+		"192.168.1.7:8080+8443":               "192.168.1.7/32:8080+8443",
+		"10.1.2.3/16:8000-8099+9200 fd00::/8": "10.1.0.0/16:8000-8099+9200 fd00::/8",
+		"[::1]:8090,::1":                      "::1/128:8090 ::1/128",
+		"[fd00::]/8:443":                      "fd00::/8:443",
+	} {
+		got, err := delivery.ParseNetworks(in)
+		var s []string
+		for _, n := range got {
+			s = append(s, n.String())
+		}
+		if err != nil || strings.Join(s, " ") != want {
+			t.Errorf("ParseNetworks(%q) = %q, %v; want %q", in, s, err, want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "127.0.0.1/32:", "127.0.0.1:0", "127.0.0.1:70000", "127.0.0.1:9-8",
+		"[::1", "[::1]8090", "10.0.0.0/8:http", "::1:8090x"} {
+		if _, err := delivery.ParseNetworks(bad); err == nil {
+			t.Errorf("ParseNetworks(%q) accepted", bad)
+		}
+	}
 }

@@ -2,16 +2,22 @@ package delivery
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	mail "github.com/wneessen/go-mail"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // SMTP is where page e-mails go: SMTP_URL, parsed.
@@ -80,14 +86,22 @@ type Email struct {
 	Timeout time.Duration
 }
 
+// Destination implements Sender: every e-mail goes to the SMTP server.
+func (e Email) Destination(*Page) string {
+	if e.SMTP == nil {
+		return ""
+	}
+	return net.JoinHostPort(strings.ToLower(e.SMTP.host), strconv.Itoa(e.SMTP.port))
+}
+
 // Send implements Sender.
 func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
 	if e.SMTP == nil {
-		return permanent(reasonNoSMTP, errors.New("SMTP_URL is not set"))
+		return permanent(vocab.ReasonNoSMTP, errors.New("SMTP_URL is not set"))
 	}
 	m, err := e.message(p, now)
 	if err != nil {
-		return permanent(reasonBadAddress, err)
+		return permanent(vocab.ReasonBadAddress, err)
 	}
 	opts := []mail.Option{mail.WithPort(e.SMTP.port), mail.WithTLSPolicy(e.SMTP.policy), mail.WithTimeout(e.Timeout)}
 	if e.SMTP.implicit {
@@ -102,14 +116,17 @@ func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
 	}
 	c, err := mail.NewClient(e.SMTP.host, opts...)
 	if err != nil {
-		return permanent(reasonNoSMTP, err)
+		return permanent(vocab.ReasonNoSMTP, err)
 	}
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
 		var se *mail.SendError
 		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-			r := permanent(reasonRejected, err)
+			r := permanent(vocab.ReasonRejected, err)
 			r.Code = se.ErrorCode()
 			return r
+		}
+		if certificateError(err) {
+			return permanent(vocab.ReasonBadCertificate, err)
 		}
 		return transient(err)
 	}
@@ -125,20 +142,72 @@ func (e Email) message(p *Page, now time.Time) (*mail.Msg, error) {
 	if err := m.To(p.Address); err != nil {
 		return nil, fmt.Errorf("address %q: %w", p.Address, err)
 	}
-	m.Subject(fmt.Sprintf("[%s] %s (alert %d)", p.Alert.Severity, p.Alert.Summary, p.Alert.ID))
+	setSubject(m, fmt.Sprintf("[%s] %s (alert %d)", headerText(p.Alert.Severity, 50), headerText(p.Alert.Summary, subjectSummaryMax), p.Alert.ID))
 	m.SetMessageIDWithValue(fmt.Sprintf("delivery-%d.%s", p.DeliveryID, domainOf(e.From)))
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetDateWithValue(now)
 	var text, html strings.Builder
-	if err := emailText.Execute(&text, p); err != nil {
+	valid := *p // the bodies are UTF-8: a summary's invalid bytes become U+FFFD there too
+	valid.Alert.Summary = truncate(strings.ToValidUTF8(p.Alert.Summary, "\uFFFD"), bodySummaryMax)
+	valid.Alert.Source = strings.ToValidUTF8(p.Alert.Source, "\uFFFD")
+	if err := emailText.Execute(&text, &valid); err != nil {
 		return nil, err
 	}
-	if err := emailHTML.Execute(&html, p); err != nil {
+	if err := emailHTML.Execute(&html, &valid); err != nil {
 		return nil, err
 	}
 	m.SetBodyString(mail.TypeTextPlain, text.String())
 	m.AddAlternativeString(mail.TypeTextHTML, html.String())
 	return m, nil
+}
+
+// subjectSummaryMax is the most characters of a summary in a subject: mail clients show far
+// fewer, and a summary may be a megabyte.
+const subjectSummaryMax = 200
+
+// bodySummaryMax is the most characters of a summary in an e-mail's body: a page is not a
+// document (the webhook carries the whole summary).
+const bodySummaryMax = 10000
+
+// headerText returns s fit for a header: invalid UTF-8 replaced by U+FFFD, control characters
+// (line breaks: no header injection) by spaces, cut to max characters.
+func headerText(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	return truncate(s, max)
+}
+
+// setSubject sets the subject within RFC 5322's line limits (998, and the 78 it recommends):
+// printable ASCII whose words fold at spaces goes as it is (go-mail folds it); anything else —
+// non-ASCII, or a word too long to fold — as RFC 2047 encoded words (UTF-8, base64) of whole
+// characters, one per folded line of at most 70 characters.
+func setSubject(m *mail.Msg, subject string) {
+	plain := true
+	for _, w := range strings.Split(subject, " ") {
+		plain = plain && len(w) <= 60
+	}
+	for _, r := range subject {
+		plain = plain && r >= ' ' && r <= '~'
+	}
+	if plain {
+		m.Subject(subject)
+		return
+	}
+	const chunk = 36 // bytes: 48 in base64, 60 with =?UTF-8?B?…?=
+	var words []string
+	for len(subject) > 0 {
+		n := min(chunk, len(subject))
+		for n < len(subject) && !utf8.RuneStart(subject[n]) {
+			n--
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(subject[:n]))+"?=")
+		subject = subject[n:]
+	}
+	m.SetGenHeaderPreformatted(mail.HeaderSubject, strings.Join(words, "\r\n "))
 }
 
 // domainOf is the domain of an address, for Message-IDs.

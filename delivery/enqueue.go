@@ -7,14 +7,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // enqueueSQL inserts, for the pages $1, one pending delivery per enabled contact method of each
-// page's responder (of the page's tenant), and fails at once the pages whose responder has none,
-// with an alert event no_contact_method stamped $2 (the run's now). It returns the new
-// deliveries' ids (kind 'd') and the failed pages' ids (kind 'n'). One statement, whatever the
-// number of pages; contact_methods_responder_idx serves the joins. A page that already has its
-// deliveries (a retried batch) inserts nothing twice.
+// page's responder (of the page's tenant), and fails at once the pages whose responder has none
+// (pending $4 to failed $3, last_error $5), with an alert event $6 stamped $2 (the run's now). It
+// returns the new deliveries' ids (kind 'd') and the failed pages' ids (kind 'n'). One statement,
+// whatever the number of pages; contact_methods_responder_idx serves the joins. A page that
+// already has its deliveries (a retried batch) inserts nothing twice. Statuses, reason and event
+// come from package vocab as parameters.
 const enqueueSQL = `
 with pages as (
     select n.id, n.tenant_id, n.alert_id, n.responder_id, n.escalation_loop, n.escalation_step
@@ -27,15 +30,15 @@ with pages as (
     on conflict (notification_id, contact_method_id) do nothing
     returning id
 ), none as (
-    update notifications n set status = 'failed', last_error = 'no_contact_method'
+    update notifications n set status = $3, last_error = $5
     from pages p
-    where n.id = p.id and n.status = 'pending'
+    where n.id = p.id and n.status = $4::text
       and not exists (select 1 from contact_methods cm
                       where cm.responder_id = p.responder_id and cm.tenant_id = p.tenant_id and cm.enabled)
     returning n.id, n.tenant_id, n.alert_id, n.responder_id, n.escalation_loop, n.escalation_step
 ), ev as (
     insert into alert_events (tenant_id, alert_id, at, event, escalation_loop, escalation_step, details)
-    select tenant_id, alert_id, $2, 'no_contact_method', escalation_loop, escalation_step,
+    select tenant_id, alert_id, $2, $6, escalation_loop, escalation_step,
            jsonb_build_object('notification_id', id, 'responder_id', responder_id)
     from none
 )
@@ -71,7 +74,7 @@ func (e *Enqueuer) Enqueue(ctx context.Context, tx pgx.Tx, pages []int64, now ti
 	if len(pages) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, enqueueSQL, pages, now)
+	rows, err := tx.Query(ctx, enqueueSQL, pages, now, vocab.PageFailed, vocab.PagePending, vocab.ReasonNoContactMethod, vocab.EventNoContactMethod)
 	if err != nil {
 		return out, fmt.Errorf("insert deliveries: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -93,10 +92,19 @@ func (f *fixture) enqueue(pages ...int64) (delivery.Enqueued, []int64) {
 }
 
 // loopback lets the tests' servers on 127.0.0.1 be reached over plain http.
-var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+var loopback = networks("127.0.0.0/8")
+
+// networks parses DELIVERY_ALLOW_NETWORKS for a test.
+func networks(s string) []delivery.Network {
+	n, err := delivery.ParseNetworks(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
 
 // worker returns a worker allowing loopback, with the given clock.
-func (f *fixture) worker(timeout time.Duration, smtp *delivery.SMTP, now func() time.Time, allow ...netip.Prefix) *delivery.Worker {
+func (f *fixture) worker(timeout time.Duration, smtp *delivery.SMTP, now func() time.Time, allow ...delivery.Network) *delivery.Worker {
 	dest := delivery.NewDestinations(allow, timeout)
 	return delivery.NewWorker(f.pool, delivery.WorkerOptions{
 		Senders: map[string]delivery.Sender{

@@ -1,24 +1,14 @@
 package delivery
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
-)
 
-// Reasons a delivery fails for good without (another) attempt; they are its last_error and the
-// reason of its delivery_failed event.
-const (
-	reasonDestinationNotAllowed = "destination_not_allowed"
-	reasonNoWebhookSecret       = "no_webhook_secret"
-	reasonNoSMTP                = "no_smtp"
-	reasonBadAddress            = "bad_address"
-	reasonRedirect              = "redirect_not_followed"
-	reasonRejected              = "rejected" // a 4xx other than 408, 425, 429
-	reasonAttemptsExhausted     = "attempts_exhausted"
+	"github.com/opsworker/opsworker/redact"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Result is the outcome of one attempt.
@@ -29,14 +19,25 @@ type Result struct {
 	Err error
 	// Permanent: another attempt cannot succeed (Reason says why).
 	Permanent bool
-	Reason    string
+	Reason    vocab.Reason
 	// RetryAfter is the receiver's Retry-After, when it gave one.
 	RetryAfter time.Duration
 }
 
+// refusal reports whether r refused the delivery before any request left: a destination not
+// allowed, a missing secret or SMTP_URL, a bad address or page. That is no attempt.
+func (r Result) refusal() bool {
+	switch r.Reason {
+	case vocab.ReasonDestinationNotAllowed, vocab.ReasonNoWebhookSecret, vocab.ReasonNoSMTP, vocab.ReasonBadAddress,
+		vocab.ReasonBadPage, vocab.ReasonUnknownChannel:
+		return true
+	}
+	return false
+}
+
 func sent(code int) Result { return Result{Code: code} }
 
-func permanent(reason string, err error) Result {
+func permanent(reason vocab.Reason, err error) Result {
 	return Result{Err: fmt.Errorf("%s: %w", reason, err), Permanent: true, Reason: reason}
 }
 
@@ -53,11 +54,11 @@ func fromStatus(code int, header http.Header, now time.Time) Result {
 		r.Code, r.RetryAfter = code, retryAfter(header.Get("Retry-After"), now)
 		return r
 	case code >= 300 && code < 400:
-		r := permanent(reasonRedirect, fmt.Errorf("receiver answered %d (to %q)", code, header.Get("Location")))
+		r := permanent(vocab.ReasonRedirect, fmt.Errorf("receiver answered %d (to %q)", code, redact.URL(header.Get("Location"))))
 		r.Code = code
 		return r
 	}
-	r := permanent(reasonRejected, fmt.Errorf("receiver answered %d", code))
+	r := permanent(vocab.ReasonRejected, fmt.Errorf("receiver answered %d", code))
 	r.Code = code
 	return r
 }
@@ -97,16 +98,3 @@ func retryDelay(n int, rnd func() float64) time.Duration {
 }
 
 var defaultRand = rand.Float64
-
-// errKind classifies an error for metrics and events: the reason of a permanent failure, else
-// "retryable".
-func reasonOf(r Result) string {
-	if r.Reason != "" {
-		return r.Reason
-	}
-	var he interface{ HTTPStatusCode() int }
-	if errors.As(r.Err, &he) {
-		return strconv.Itoa(he.HTTPStatusCode())
-	}
-	return "error"
-}

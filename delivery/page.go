@@ -7,17 +7,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Page is everything one attempt of a delivery needs, read in one query (loadSQL).
 type Page struct {
 	DeliveryID int64
 	TenantID   string
-	Kind       string // webhook, slack or email
-	Status     string // the delivery's: pending, or already final
-	Attempts   int    // attempts made before this one
-	Address    string // the contact method's; empty when it is gone or disabled
-	Secret     string // the tenant's webhook secret; empty when it has none
+	Kind       string               // webhook, slack or email
+	Status     vocab.DeliveryStatus // the delivery's: pending, or already final
+	Attempts   int                  // attempts made before this one
+	QueuedAt   time.Time            // when the delivery was queued
+	Address    string               // the contact method's; empty when it is gone or disabled
+	Secret     string               // the tenant's webhook secret; empty when it has none
 
 	NotificationID int64
 	Loop, Step     int
@@ -30,12 +33,12 @@ type Page struct {
 
 // AlertInfo is what a page says of its alert.
 type AlertInfo struct {
-	ID        int64     `json:"id"`
-	Summary   string    `json:"summary"`
-	Source    string    `json:"source"`
-	Severity  string    `json:"severity"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64             `json:"id"`
+	Summary   string            `json:"summary"`
+	Source    string            `json:"source"`
+	Severity  string            `json:"severity"`
+	Status    vocab.AlertStatus `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 // Named is a responder or a schedule, as a page names it.
@@ -47,7 +50,7 @@ type Named struct {
 // loadSQL reads a delivery with its page, alert, responder, contact method, tenant secret and
 // schedule: one primary-key lookup per table.
 const loadSQL = `
-select d.id, d.tenant_id, d.kind, d.status, d.attempts,
+select d.id, d.tenant_id, d.kind, d.status, d.attempts, d.created_at,
        case when cm.enabled then cm.address else '' end, coalesce(t.webhook_secret, ''),
        n.id, n.escalation_loop, n.escalation_step, n.created_at,
        a.id, a.summary, a.source, a.severity, a.status, a.created_at,
@@ -70,7 +73,7 @@ func loadPage(ctx context.Context, q interface {
 	var p Page
 	var scheduleID *int64
 	var scheduleName string
-	err := q.QueryRow(ctx, loadSQL, id).Scan(&p.DeliveryID, &p.TenantID, &p.Kind, &p.Status, &p.Attempts,
+	err := q.QueryRow(ctx, loadSQL, id).Scan(&p.DeliveryID, &p.TenantID, &p.Kind, &p.Status, &p.Attempts, &p.QueuedAt,
 		&p.Address, &p.Secret, &p.NotificationID, &p.Loop, &p.Step, &p.PagedAt,
 		&p.Alert.ID, &p.Alert.Summary, &p.Alert.Source, &p.Alert.Severity, &p.Alert.Status, &p.Alert.CreatedAt,
 		&p.Responder.ID, &p.Responder.Name, &scheduleID, &scheduleName)

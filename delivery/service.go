@@ -35,10 +35,14 @@ func New(pool *pgxpool.Pool, o Options) (*Service, error) {
 				"slack":   Slack{Destinations: dest},
 				"email":   Email{SMTP: o.SMTP, From: o.From, Timeout: o.Timeout},
 			},
-			MaxAttempts: o.MaxAttempts,
-			Timeout:     o.Timeout,
-			Metrics:     NewMetrics(o.Registerer),
-			Logger:      o.Logger.With("job", "delivery"),
+			MaxAttempts:   o.MaxAttempts,
+			Timeout:       o.Timeout,
+			Metrics:       NewMetrics(o.Registerer),
+			PeersDisagree: o.PeersDisagree,
+			PerHost:       o.PerHost,
+			SlowAfter:     o.SlowAfter,
+			SlowLane:      o.SlowLane,
+			Logger:        o.Logger.With("job", "delivery"),
 		})
 		if o.Registerer != nil {
 			o.Registerer.MustRegister(NewQueueDepth(pool))

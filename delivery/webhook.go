@@ -11,11 +11,16 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Sender sends one attempt of a delivery of its kind.
 type Sender interface {
 	Send(ctx context.Context, p *Page, now time.Time) Result
+	// Destination is where p's attempt goes, as host:port (the lanes' key, see lanes.go); ""
+	// when it goes nowhere (a bad address, no SMTP_URL).
+	Destination(p *Page) string
 }
 
 // WebhookBody is the JSON a webhook delivery posts (DESIGN's "Delivery semantics").
@@ -55,11 +60,11 @@ type Webhook struct {
 // Send implements Sender.
 func (w Webhook) Send(ctx context.Context, p *Page, now time.Time) Result {
 	if p.Secret == "" {
-		return permanent(reasonNoWebhookSecret, errors.New("the tenant has no webhook_secret: webhooks are never sent unsigned"))
+		return permanent(vocab.ReasonNoWebhookSecret, errors.New("the tenant has no webhook_secret: webhooks are never sent unsigned"))
 	}
 	hook, err := standardwebhooks.NewWebhook(p.Secret)
 	if err != nil {
-		return permanent(reasonNoWebhookSecret, errors.New("the tenant's webhook_secret is not a whsec_ base64 secret"))
+		return permanent(vocab.ReasonNoWebhookSecret, errors.New("the tenant's webhook_secret is not a whsec_ base64 secret"))
 	}
 	client, u, refused := w.Destinations.Client(p.Address)
 	if refused != nil {
@@ -67,16 +72,16 @@ func (w Webhook) Send(ctx context.Context, p *Page, now time.Time) Result {
 	}
 	body, err := json.Marshal(webhookBody(p))
 	if err != nil {
-		return permanent("encode", err)
+		return permanent(vocab.ReasonBadPage, err)
 	}
 	id := strconv.FormatInt(p.DeliveryID, 10)
 	sig, err := hook.Sign(id, now, body)
 	if err != nil {
-		return permanent("sign", err)
+		return permanent(vocab.ReasonNoWebhookSecret, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return permanent(reasonBadAddress, err)
+		return permanent(vocab.ReasonBadAddress, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "opsworker")
@@ -91,3 +96,6 @@ func (w Webhook) Send(ctx context.Context, p *Page, now time.Time) Result {
 	resp.Body.Close()
 	return fromStatus(resp.StatusCode, resp.Header, now)
 }
+
+// Destination implements Sender.
+func (w Webhook) Destination(p *Page) string { return destinationOf(p.Address) }

@@ -8,6 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+
+	"github.com/opsworker/opsworker/redact"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // Worker works delivery jobs: one attempt of one delivery per Work.
@@ -22,6 +25,10 @@ type Worker struct {
 	log         *slog.Logger
 	now         func() time.Time
 	rand        func() float64
+
+	peersDisagree func(context.Context) bool // see peers.go
+	horizon       time.Duration              // retryHorizon(maxAttempts)
+	lanes         *lanes                     // see lanes.go
 }
 
 // WorkerOptions configure a Worker.
@@ -32,6 +39,14 @@ type WorkerOptions struct {
 	Metrics     *Metrics
 	Logger      *slog.Logger
 	Now         func() time.Time // the clock of retries and signatures; default time.Now
+	// PeersDisagree: whether the fleet's delivery settings differ (Options.PeersDisagree); nil:
+	// they agree, and a refusal is final at once.
+	PeersDisagree func(ctx context.Context) bool
+	// PerHost, SlowAfter and SlowLane isolate destinations (see lanes.go and Options); zero:
+	// 4, 1s, and 10 (half the default workers).
+	PerHost   int
+	SlowAfter time.Duration
+	SlowLane  int
 }
 
 // NewWorker returns the worker of delivery jobs on pool.
@@ -45,8 +60,22 @@ func NewWorker(pool *pgxpool.Pool, o WorkerOptions) *Worker {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
+	if o.PerHost == 0 {
+		o.PerHost = defaultPerHost
+	}
+	if o.SlowAfter == 0 {
+		o.SlowAfter = defaultSlowAfter
+		if o.Timeout > 0 {
+			o.SlowAfter = min(o.SlowAfter, o.Timeout)
+		}
+	}
+	if o.SlowLane == 0 {
+		o.SlowLane = defaultWorkers / 2
+	}
 	return &Worker{pool: pool, senders: o.Senders, maxAttempts: o.MaxAttempts, timeout: o.Timeout,
-		metrics: o.Metrics, log: o.Logger, now: o.Now, rand: defaultRand}
+		metrics: o.Metrics, log: slog.New(redact.Handler(o.Logger.Handler())), now: o.Now, rand: defaultRand,
+		peersDisagree: o.PeersDisagree, horizon: retryHorizon(o.MaxAttempts),
+		lanes: newLanes(o.PerHost, o.SlowAfter, o.SlowLane, o.Metrics)}
 }
 
 // Timeout bounds one attempt: DELIVERY_TIMEOUT for the send, and a few seconds for reading the
@@ -80,11 +109,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return err // the database: River retries
 	}
 	log = log.With("tenant_id", p.TenantID, "alert_id", p.Alert.ID, "channel", p.Kind)
-	if p.Status != "pending" {
+	if p.Status != vocab.DeliveryPending {
 		return nil // already recorded (a rescued duplicate of a finished attempt)
 	}
 	if reason := cancelReason(p); reason != "" {
-		if _, _, err := record(ctx, w.pool, p.DeliveryID, outcome{status: "cancelled", errText: reason, reason: reason}); err != nil {
+		o := outcome{status: vocab.DeliveryCancelled, errText: string(reason), reason: reason}
+		o.attempts, o.added = attemptsMade(p.Attempts, job.Attempt, 0)
+		if _, _, err := record(ctx, w.pool, p.DeliveryID, o); err != nil {
 			return err
 		}
 		w.metrics.outcome(p.Kind, "cancelled")
@@ -93,42 +124,84 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	sender := w.senders[p.Kind]
 	if sender == nil {
-		return w.finish(ctx, log, p, permanent("unknown_channel", errors.New("no sender for "+p.Kind)))
+		return w.finish(ctx, log, p, job.Attempt, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
+	}
+	res, deferred := w.send(ctx, log, sender, p)
+	if deferred != nil {
+		return deferred
+	}
+	if left, ret := w.leaveToPeer(ctx, log, p, job.Attempt, res); left {
+		return ret
+	}
+	return w.finish(ctx, log, p, job.Attempt, res)
+}
+
+// send makes the attempt within its destination's lane (see lanes.go), bounded by
+// DELIVERY_TIMEOUT, and returns its result with the error redacted. A job whose destination is
+// at its limit is not attempted: send returns the snooze River gets instead.
+func (w *Worker) send(ctx context.Context, log *slog.Logger, sender Sender, p *Page) (Result, error) {
+	ctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	var t *ticket
+	if key := sender.Destination(p); key != "" {
+		var why string
+		var wait time.Duration
+		if t, why, wait = w.lanes.acquire(key, cut); t == nil {
+			w.metrics.deferred(why)
+			log.Debug("delivery deferred: its destination is at its limit", "why", why)
+			return Result{}, river.JobSnooze(time.Duration(float64(wait) * (0.5 + w.rand())))
+		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, w.timeout)
 	start := time.Now() // the wall clock times the attempt for a metric; the logic uses w.now
 	res := sender.Send(sctx, p, w.now())
+	out := timedOut(sctx, res.Err)
 	cancel()
 	w.metrics.attempt(p.Kind, time.Since(start))
-	return w.finish(ctx, log, p, res)
+	if t != nil {
+		if took, wasCut := t.release(res.Code != 0 || res.Err == nil, out); wasCut && res.Err != nil {
+			w.metrics.cuts.Inc()
+			res = w.lanes.cutResult(took)
+		}
+	}
+	res.Err = redact.Error(res.Err)
+	return res, nil
 }
 
 // cancelReason says why a delivery must not be sent, or "".
-func cancelReason(p *Page) string {
+func cancelReason(p *Page) vocab.Reason {
 	switch {
-	case p.Alert.Status == "acknowledged":
-		return "alert_acknowledged"
-	case p.Alert.Status == "resolved":
-		return "alert_resolved"
+	case p.Alert.Status == vocab.AlertAcknowledged:
+		return vocab.ReasonAlertAcknowledged
+	case p.Alert.Status == vocab.AlertResolved:
+		return vocab.ReasonAlertResolved
 	case p.Address == "":
-		return "contact_method_removed"
+		return vocab.ReasonContactMethodRemoved
 	}
 	return ""
 }
 
-// finish records the attempt's result and tells River what comes next.
-func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Result) error {
-	attempt := p.Attempts + 1
-	o := outcome{code: res.Code, attempts: 1}
+// finish records the attempt's result and tells River what comes next. The error is redacted
+// first (an address's credentials masked, see package redact): it becomes last_error, the
+// delivery_failed event's details, River's record of the attempt and log lines.
+func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, riverAttempt int, res Result) error {
+	res.Err = redact.Error(res.Err)
+	made := 1
+	if res.refusal() {
+		made = 0
+	}
+	o := outcome{code: res.Code}
+	o.attempts, o.added = attemptsMade(p.Attempts, riverAttempt, made)
+	attempt := o.attempts
 	switch {
 	case res.Err == nil:
-		o.status = "sent"
+		o.status = vocab.DeliverySent
 	case res.Permanent:
-		o.status, o.errText, o.reason = "failed", res.Err.Error(), res.Reason
+		o.status, o.errText, o.reason = vocab.DeliveryFailed, res.Err.Error(), res.Reason
 	case attempt >= w.maxAttempts:
-		o.status, o.errText, o.reason = "failed", res.Err.Error(), reasonAttemptsExhausted
+		o.status, o.errText, o.reason = vocab.DeliveryFailed, res.Err.Error(), vocab.ReasonAttemptsExhausted
 	default:
-		o.status, o.errText = "pending", res.Err.Error()
+		o.status, o.errText = vocab.DeliveryPending, res.Err.Error()
 	}
 	// The outcome is recorded even when the job's context is ending: the send happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -141,12 +214,12 @@ func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, res Resu
 		return nil
 	}
 	switch o.status {
-	case "sent":
+	case vocab.DeliverySent:
 		w.metrics.outcome(p.Kind, "sent")
 		w.metrics.latency.Observe(since)
 		log.Info("delivered", "attempt", attempt, "response_code", res.Code, "latency_seconds", since)
 		return nil
-	case "failed":
+	case vocab.DeliveryFailed:
 		w.metrics.outcome(p.Kind, "failed")
 		log.Warn("delivery failed for good", "attempt", attempt, "reason", o.reason, "response_code", res.Code, "error", res.Err)
 		return river.JobCancel(res.Err)

@@ -1,5 +1,9 @@
 // Package redact hides credentials in text that is shown or logged: the password of a
-// connection string (DATABASE_URL, SMTP_URL).
+// connection string (DATABASE_URL, SMTP_URL, ConnString), and the credentials an address
+// carries — a Slack webhook's token, a webhook's ?token=, a user:password@ (URL, and Text for
+// free text that may quote addresses, such as Go's *url.Error). Every place that shows an
+// address or an error about one goes through here: log lines (Handler wraps a slog.Handler),
+// errors stored in the database (Error), the API and the console.
 package redact
 
 import (

@@ -90,7 +90,9 @@ const (
 	ReasonNoSMTP                Reason = "no_smtp"
 	ReasonBadAddress            Reason = "bad_address"
 	ReasonRedirect              Reason = "redirect_not_followed"
-	ReasonRejected              Reason = "rejected" // a 4xx other than 408, 425, 429
+	ReasonRejected              Reason = "rejected"        // a 4xx other than 408, 425, 429
+	ReasonBadCertificate        Reason = "bad_certificate" // the receiver's TLS certificate does not verify
+	ReasonBadPage               Reason = "bad_page"        // the page cannot be encoded (a time beyond year 9999)
 	ReasonAttemptsExhausted     Reason = "attempts_exhausted"
 	ReasonUnknownChannel        Reason = "unknown_channel"
 	ReasonAlertAcknowledged     Reason = "alert_acknowledged"

@@ -43,7 +43,10 @@ type Env struct {
 	DeliveryWorkers       int           `envconfig:"DELIVERY_WORKERS" default:"20" desc:"concurrent sends per process; 0 disables delivery in this process"`
 	DeliveryMaxAttempts   int           `envconfig:"DELIVERY_MAX_ATTEMPTS" default:"10" desc:"attempts before a delivery fails for good"`
 	DeliveryTimeout       time.Duration `envconfig:"DELIVERY_TIMEOUT" default:"10s" desc:"deadline of one delivery attempt"`
-	DeliveryAllowNetworks string        `envconfig:"DELIVERY_ALLOW_NETWORKS" default:"" desc:"CIDRs webhook and Slack addresses may resolve to besides public ones; plain http only there"`
+	DeliveryAllowNetworks string        `envconfig:"DELIVERY_ALLOW_NETWORKS" default:"" desc:"CIDRs (with optional ports: 127.0.0.1/32:8090) webhook and Slack addresses may resolve to besides public ones; plain http only there"`
+	DeliveryPerHost       int           `envconfig:"DELIVERY_PER_HOST" default:"4" desc:"attempts at once to one destination that has not answered yet or is slow"`
+	DeliverySlowAfter     time.Duration `envconfig:"DELIVERY_SLOW_AFTER" default:"1s" desc:"how long an attempt may wait for its answer before its destination counts as slow"`
+	DeliverySlowLane      string        `envconfig:"DELIVERY_SLOW_LANE" default:"" desc:"attempts that may wait on slow destinations at once; empty: half of DELIVERY_WORKERS, rounded up"`
 	SMTPURL               string        `envconfig:"SMTP_URL" default:"" desc:"smtp://[user:pass@]host:port (STARTTLS) or smtps://...; ?tls=opportunistic|none; empty: e-mail deliveries fail (no_smtp)"`
 	SMTPFrom              string        `envconfig:"SMTP_FROM" default:"opsworker@localhost" desc:"sender address of page e-mails"`
 
@@ -170,20 +173,29 @@ func LoadConfig(now time.Time) (*Config, error) {
 // deliveryOptions builds and validates delivery's options from the environment.
 func deliveryOptions(e Env) (delivery.Options, error) {
 	o := delivery.Options{Workers: e.DeliveryWorkers, MaxAttempts: e.DeliveryMaxAttempts, Timeout: e.DeliveryTimeout,
-		From: e.SMTPFrom, StopTimeout: e.ShutdownTimeout}
+		PerHost: e.DeliveryPerHost, SlowAfter: e.DeliverySlowAfter, From: e.SMTPFrom, StopTimeout: e.ShutdownTimeout}
+	if v := strings.TrimSpace(e.DeliverySlowLane); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, setting.Errorf("DELIVERY_SLOW_LANE", e.DeliverySlowLane, "must be a whole number from 1 up to DELIVERY_WORKERS, or empty for half of them")
+		}
+		o.SlowLane = n
+	}
 	var err error
 	if o.AllowNetworks, err = delivery.ParseNetworks(e.DeliveryAllowNetworks); err != nil {
-		return o, setting.Errorf("DELIVERY_ALLOW_NETWORKS", e.DeliveryAllowNetworks, "%v", err)
+		return o, err
 	}
 	if o.SMTP, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
 		return o, &setting.Error{Name: "SMTP_URL", Value: redact.ConnString(e.SMTPURL), Reason: err.Error()}
 	}
-	// Zero values are real settings here (0 attempts is a mistake, not "the default"): validate
-	// before defaults could hide them.
-	if err := o.Validate(); err != nil {
+	// Only DELIVERY_SLOW_LANE takes its default here: every other field came from the environment,
+	// where a zero is a mistake (DELIVERY_MAX_ATTEMPTS=0), not "the default".
+	d := o.WithDefaults()
+	d.MaxAttempts, d.Timeout, d.PerHost, d.SlowAfter = o.MaxAttempts, o.Timeout, o.PerHost, o.SlowAfter
+	if err := d.Validate(); err != nil {
 		return o, err
 	}
-	return o.WithDefaults(), nil
+	return d, nil
 }
 
 // httpConns is what the HTTP side needs from the pool: /readyz's ping; and consoleConns what

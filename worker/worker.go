@@ -267,6 +267,9 @@ func (w *Worker) RunOnce(ctx context.Context, name string, at time.Time) (schedu
 func (w *Worker) newDelivery(pool *pgxpool.Pool, work bool) (*delivery.Service, error) {
 	o := w.cfg.Delivery
 	o.Logger = w.log
+	if w.fleet != nil {
+		o.PeersDisagree = func(context.Context) bool { return w.fleet.disagree("DELIVERY_ALLOW_NETWORKS") }
+	}
 	if work {
 		o.Registerer = w.reg
 	} else {
