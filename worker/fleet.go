@@ -69,8 +69,9 @@ type fleet struct {
 	mismatch prometheus.Gauge
 
 	mu       sync.Mutex
-	differ   []string // the settings in which some live peer differs from this process
-	known    bool     // whether the peers have been read at least once
+	differ   []string  // the settings in which some live peer differs from this process
+	known    bool      // whether the peers have been read at least once
+	read     time.Time // when they were last read
 	reported string   // the last difference warned about, so a warning is not repeated each beat
 }
 
@@ -142,7 +143,7 @@ where stopped_at is null and seen_at >= $2 and instance <> $1 and config_digest 
 	}
 	names := slices.Sorted(maps.Keys(differ))
 	f.mu.Lock()
-	f.differ, f.known = names, true
+	f.differ, f.known, f.read = names, true, time.Now()
 	report := strings.Join(names, ",") != f.reported
 	f.reported = strings.Join(names, ",")
 	f.mu.Unlock()
@@ -167,8 +168,17 @@ where stopped_at is null and seen_at >= $2 and instance <> $1 and config_digest 
 }
 
 // disagree reports whether a live peer sets name otherwise than this process, or whether that is
-// not known yet: a verdict that depends on name must then not be final.
-func (f *fleet) disagree(name string) bool {
+// not known: a verdict that depends on name must then not be final. A view older than a second
+// is read again first (a verdict is rare; a peer that started since the last heartbeat counts).
+func (f *fleet) disagree(ctx context.Context, name string) bool {
+	f.mu.Lock()
+	stale := time.Since(f.read) > time.Second
+	f.mu.Unlock()
+	if stale {
+		if err := f.compare(ctx, time.Now()); err != nil {
+			return true
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return !f.known || slices.Contains(f.differ, name)

@@ -30,7 +30,7 @@ func TestFleetNamesSettingsThatDiffer(t *testing.T) {
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if a.fleet.disagree("DELIVERY_ALLOW_NETWORKS") {
+	if a.fleet.disagree(context.Background(), "DELIVERY_ALLOW_NETWORKS") {
 		t.Error("alone, a disagrees")
 	}
 
@@ -46,13 +46,13 @@ func TestFleetNamesSettingsThatDiffer(t *testing.T) {
 		!strings.Contains(line, `"peers":"a"`) || strings.Contains(line, "127.0.0.1/32") {
 		t.Errorf("b's warning:\n%s", line)
 	}
-	if !b.fleet.disagree("DELIVERY_ALLOW_NETWORKS") || testutil.ToFloat64(b.fleet.mismatch) != 1 {
+	if !b.fleet.disagree(context.Background(), "DELIVERY_ALLOW_NETWORKS") || testutil.ToFloat64(b.fleet.mismatch) != 1 {
 		t.Error("b does not see the disagreement")
 	}
 	if err := a.fleet.beat(context.Background(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if !a.fleet.disagree("DELIVERY_ALLOW_NETWORKS") || testutil.ToFloat64(a.fleet.mismatch) != 1 {
+	if !a.fleet.disagree(context.Background(), "DELIVERY_ALLOW_NETWORKS") || testutil.ToFloat64(a.fleet.mismatch) != 1 {
 		t.Error("a does not see the disagreement after its heartbeat")
 	}
 	b.Shutdown(context.Background())
@@ -62,7 +62,7 @@ func TestFleetNamesSettingsThatDiffer(t *testing.T) {
 	if err := a.fleet.beat(context.Background(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if a.fleet.disagree("DELIVERY_ALLOW_NETWORKS") || testutil.ToFloat64(a.fleet.mismatch) != 0 {
+	if a.fleet.disagree(context.Background(), "DELIVERY_ALLOW_NETWORKS") || testutil.ToFloat64(a.fleet.mismatch) != 0 {
 		t.Error("a still disagrees with a stopped peer")
 	}
 }

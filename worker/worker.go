@@ -268,7 +268,7 @@ func (w *Worker) newDelivery(pool *pgxpool.Pool, work bool) (*delivery.Service, 
 	o := w.cfg.Delivery
 	o.Logger = w.log
 	if w.fleet != nil {
-		o.PeersDisagree = func(context.Context) bool { return w.fleet.disagree("DELIVERY_ALLOW_NETWORKS") }
+		o.PeersDisagree = func(ctx context.Context) bool { return w.fleet.disagree(ctx, "DELIVERY_ALLOW_NETWORKS") }
 	}
 	if work {
 		o.Registerer = w.reg

@@ -244,3 +244,36 @@ func TestTwoProcessesDeliverOnce(t *testing.T) {
 		t.Logf("deliveries were worked by %d of the 2 processes", workers)
 	}
 }
+
+// Issue 17's replicas that disagree: two serve processes on one database, one allowing the
+// loopback receiver and one allowing nothing; 100 pages to it are all sent (the refusing process
+// puts them back while its peer disagrees, for the peer to send), none fails, and the refusing
+// process said which setting differs.
+func TestReplicasThatDisagreeSendEveryPage(t *testing.T) {
+	const n = 100
+	dbURL, pool, hooks := webhookAlerts(t, n)
+	common := []string{"DATABASE_URL=" + dbURL, "ESCALATION_SCHEDULE=@every 1s", "LOG_LEVEL=info"}
+	a := startServe(t, append(common, "DELIVERY_ALLOW_NETWORKS=127.0.0.1/32")...)
+	a.logs.waitFor(t, "opsworker started", nil)
+	b := startServe(t, common...)
+	b.logs.waitFor(t, "settings differ from live peers: set them alike on every replica", func(m map[string]any) bool {
+		return m["settings"] == "DELIVERY_ALLOW_NETWORKS"
+	})
+	deadline := time.After(90 * time.Second)
+	for distinct, _, _ := hooks.counts(); distinct < n; distinct, _, _ = hooks.counts() {
+		select {
+		case <-hooks.got:
+		case <-deadline:
+			t.Fatalf("%d of %d deliveries arrived in 90 s", distinct, n)
+		}
+	}
+	var failed int64
+	if err := pool.QueryRow(context.Background(), `select count(*) from deliveries where status = 'failed'`).Scan(&failed); err != nil {
+		t.Fatal(err)
+	}
+	if distinct, _, bad := hooks.counts(); distinct != n || bad != 0 || failed != 0 {
+		t.Fatalf("%d of %d sent, %d bad, %d failed for good", distinct, n, bad, failed)
+	}
+	a.stop(t)
+	b.stop(t)
+}
