@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/opsworker/opsworker/action"
 	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/console"
 	"github.com/opsworker/opsworker/delivery"
@@ -47,6 +48,10 @@ type Env struct {
 	SMTPFrom              string        `envconfig:"SMTP_FROM" default:"opsworker@localhost" desc:"sender address of page e-mails"`
 
 	ConsoleUsers string `envconfig:"CONSOLE_USERS" default:"" desc:"user:bcrypt-hash pairs, comma-separated, for the web console and API under /ui/ and /api/v1/; empty: console off (404)"`
+
+	PublicURL     string        `envconfig:"PUBLIC_URL" default:"" desc:"external base URL of serve (https://, or http:// on a loopback host); with ACTION_SECRET, pages carry acknowledge/resolve links to PUBLIC_URL/act/..."`
+	ActionSecret  string        `envconfig:"ACTION_SECRET" default:"" desc:"base64 key (at least 32 random bytes) signing action links, or new,old during a rotation; empty: no links; never printed"`
+	ActionLinkTTL time.Duration `envconfig:"ACTION_LINK_TTL" default:"24h" desc:"how long an action link stays valid, counted from its page (up to 720h)"`
 }
 
 // Config is the validated environment: everything the process needs, parsed once. Each
@@ -70,6 +75,10 @@ type Config struct {
 	Delivery delivery.Options
 	// Users are CONSOLE_USERS; nil: the console is off.
 	Users *console.Users
+	// Actions are the action links' settings (PUBLIC_URL, ACTION_SECRET, ACTION_LINK_TTL), and
+	// Links their signer: nil when links are off. Senders call Links.Links for each page.
+	Actions action.Options
+	Links   *action.Signer
 }
 
 // LoadConfig reads and validates the environment. It touches no database: a bad value must stop
@@ -124,6 +133,10 @@ func LoadConfig(now time.Time) (*Config, error) {
 		return nil, setting.Errorf("LOG_LEVEL", e.LogLevel, "must be debug, info, warn or error")
 	}
 	if c.Delivery, err = deliveryOptions(e); err != nil {
+		return nil, err
+	}
+	c.Actions = action.Options{PublicURL: e.PublicURL, Secret: e.ActionSecret, TTL: e.ActionLinkTTL}
+	if c.Links, err = action.NewSigner(c.Actions); err != nil {
 		return nil, err
 	}
 	if c.Users, err = console.ParseUsers(e.ConsoleUsers); err != nil {

@@ -17,10 +17,11 @@ type probes struct {
 	ready   func(ctx context.Context) error
 }
 
-// newMux serves the probes and the metrics, and ui (the console) under /ui/ and /api/ when
-// it is not nil.
-func newMux(p probes, gatherer prometheus.Gatherer, ui http.Handler) *http.ServeMux {
+// newMux serves the probes and the metrics, ui (the console) under /ui/ and /api/ when it is
+// not nil, and act (the action links) under /act/, outside the console and its sign-in.
+func newMux(p probes, gatherer prometheus.Gatherer, ui, act http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("/act/", act)
 	if ui != nil {
 		mux.Handle("/ui/", ui)
 		mux.Handle("/api/", ui)
