@@ -17,7 +17,8 @@ alter table contact_methods add column status_updates boolean not null default t
 -- Who and how: the worker's own writes say so in transaction-local settings (alertchange.Attribute):
 -- opsworker.via (link, ack_timeout, heartbeat), opsworker.by (a responder's name) and opsworker.at
 -- (the worker's clock). A write without them is another service's: via is null (told as
--- "service"), by is the acknowledged_by it set, and at is its transaction's time.
+-- "service"), by is the acknowledged_by it set, and at is the acknowledged_at or resolved_at it
+-- set (its transaction's time when it set neither).
 create table followups (
     id              bigint generated always as identity primary key,
     tenant_id       text        not null,
@@ -49,7 +50,10 @@ begin
     end if;
     insert into followups (tenant_id, alert_id, status, previous_status, changed_at, changed_by, via)
     values (new.tenant_id, new.id, new.status, old.status,
-            coalesce(nullif(current_setting('opsworker.at', true), '')::timestamptz, now()),
+            coalesce(nullif(current_setting('opsworker.at', true), '')::timestamptz,
+                     case when new.acknowledged_at is distinct from old.acknowledged_at then new.acknowledged_at end,
+                     case when new.resolved_at is distinct from old.resolved_at then new.resolved_at end,
+                     now()),
             coalesce(nullif(current_setting('opsworker.by', true), ''),
                      case when new.acknowledged_at is distinct from old.acknowledged_at then new.acknowledged_by end),
             nullif(current_setting('opsworker.via', true), ''));
