@@ -1,7 +1,6 @@
 package action
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -40,22 +39,7 @@ func TestQueryPlans(t *testing.T) {
 			string(vocab.AlertAcknowledged), string(tr.ev), string(vocab.ViaLink),
 			alertchange.SettingVia, alertchange.SettingBy, alertchange.SettingAt, alertchange.AtText(now)}},
 	} {
-		rows, err := pool.Query(context.Background(), "explain "+q.sql, q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan.WriteString(line + "\n")
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if p := plan.String(); strings.Contains(p, "Seq Scan") || !strings.Contains(p, "alerts_pkey") || !strings.Contains(p, "followups_alert_idx") {
+		if p := dbtest.Explain(t, pool, q.sql, q.args...); strings.Contains(p, "Seq Scan") || !strings.Contains(p, "alerts_pkey") || !strings.Contains(p, "followups_alert_idx") {
 			t.Errorf("%s plan:\n%s", name, p)
 		}
 	}

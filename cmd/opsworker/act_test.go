@@ -69,32 +69,7 @@ func TestDemoLoopWithActionLinks(t *testing.T) {
 	serveAddr := ln.Addr().String()
 	ln.Close() // serve listens here
 
-	recv := exec.Command(opsworkerBinary(t), "receive", "--addr", "127.0.0.1:0", "--ack-first")
-	recv.Env = append(os.Environ(), "RECEIVE_SECRET="+demoSecret)
-	out, err := recv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := recv.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := recv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = recv.Process.Signal(syscall.SIGTERM)
-		_ = recv.Wait()
-	}()
-	first, _ := bufio.NewReader(stderr).ReadString('\n')
-	recvAddr := strings.TrimSpace(strings.TrimPrefix(first, "opsworker receive: listening on "))
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	recvAddr, lines := startReceive(t, "--ack-first")
 	var printed strings.Builder
 	next := func(within time.Duration, want string) (string, bool) {
 		t.Helper()
@@ -145,4 +120,36 @@ func TestDemoLoopWithActionLinks(t *testing.T) {
 	if strings.Contains(p.logs.text(), secret) || strings.Contains(p.logs.text(), "/act/") {
 		t.Error("the worker's log shows the action secret or a link")
 	}
+}
+
+// startReceive starts the built binary's `receive` on a free loopback port with the demo
+// tenant's secret and args, stopped when t ends, and returns its address and the lines it prints.
+func startReceive(t *testing.T, args ...string) (string, <-chan string) {
+	t.Helper()
+	recv := exec.Command(opsworkerBinary(t), append([]string{"receive", "--addr", "127.0.0.1:0"}, args...)...)
+	recv.Env = append(os.Environ(), "RECEIVE_SECRET="+demoSecret)
+	out, err := recv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := recv.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := recv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = recv.Process.Signal(syscall.SIGTERM)
+		_ = recv.Wait()
+	})
+	first, _ := bufio.NewReader(stderr).ReadString('\n')
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return strings.TrimSpace(strings.TrimPrefix(first, "opsworker receive: listening on ")), lines
 }

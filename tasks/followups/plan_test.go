@@ -1,7 +1,6 @@
 package followups
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -30,22 +29,7 @@ func TestClaimQueryPlan(t *testing.T) {
 	} {
 		dbtest.Exec(t, pool, sql)
 	}
-	var plan strings.Builder
-	rows, err := pool.Query(context.Background(), "explain "+claimSQL, DefaultBatchSize, string(vocab.MessagePage), string(vocab.DeliverySent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan.WriteString(line + "\n")
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	p := plan.String()
+	p := dbtest.Explain(t, pool, claimSQL, DefaultBatchSize, string(vocab.MessagePage), string(vocab.DeliverySent))
 	if strings.Contains(p, "Seq Scan") || !strings.Contains(p, "followups_pending_idx") {
 		t.Fatalf("claim plan:\n%s", p)
 	}
