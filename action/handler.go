@@ -2,6 +2,7 @@ package action
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,18 @@ type HandlerOptions struct {
 	// then one per FailEvery; defaults DefaultFailBurst and DefaultFailEvery.
 	FailBurst int
 	FailEvery time.Duration
+	// MaxQueries is how many requests may use the database at once (the pool is the tasks' too);
+	// default DefaultMaxQueries. QueryTimeout bounds one request's wait for its turn and its
+	// statement; default DefaultQueryTimeout. Past it the answer is 503, nothing changed.
+	MaxQueries   int
+	QueryTimeout time.Duration
 }
+
+// Defaults of the database limits.
+const (
+	DefaultMaxQueries   = 4
+	DefaultQueryTimeout = 5 * time.Second
+)
 
 // Handler serves /act/: GET /act/<token> shows the alert and one button and changes nothing;
 // POST /act/<token> performs the action; GET /act/style.css is the pages' style sheet. It needs
@@ -52,6 +64,7 @@ type Handler struct {
 	o        HandlerOptions
 	st       store
 	fails    *failures
+	queries  chan struct{} // a slot per request using the database
 	css      []byte
 	page     *template.Template
 	requests *prometheus.CounterVec
@@ -92,6 +105,12 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	if o.FailEvery <= 0 {
 		o.FailEvery = DefaultFailEvery
 	}
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = DefaultMaxQueries
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = DefaultQueryTimeout
+	}
 	page, err := template.ParseFS(assets, "templates/page.html")
 	if err != nil {
 		return nil, fmt.Errorf("action: template: %w", err)
@@ -101,7 +120,8 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 		return nil, fmt.Errorf("action: style sheet: %w", err)
 	}
 	h := &Handler{o: o, st: store{pool: o.Pool}, fails: newFailures(o.FailEvery, o.FailBurst), page: page,
-		css: append(append([]byte(nil), o.Stylesheet...), own...),
+		queries: make(chan struct{}, o.MaxQueries),
+		css:     append(append([]byte(nil), o.Stylesheet...), own...),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsworker_action_link_requests_total",
 			Help: "Requests of action links (/act/) by method and outcome (shown, done, already, invalid, expired, no_alert, limited, error, off).",
@@ -191,7 +211,11 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := h.st.show(r.Context(), c)
+	var a alertState
+	err := h.query(r.Context(), func(ctx context.Context) (err error) {
+		a, err = h.st.show(ctx, c)
+		return err
+	})
 	if !h.found(w, r, c, a, err) {
 		return
 	}
@@ -216,7 +240,11 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, err := h.st.act(r.Context(), c, now)
+	var a alertState
+	err := h.query(r.Context(), func(ctx context.Context) (err error) {
+		a, err = h.st.act(ctx, c, now)
+		return err
+	})
 	if !h.found(w, r, c, a, err) {
 		return
 	}
@@ -238,6 +266,23 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r, http.StatusOK, outcome, p, c, a)
 }
 
+// errBusy: the request did not get its turn at the database within QueryTimeout.
+var errBusy = errors.New("too many action requests at once")
+
+// query runs fn with one of the MaxQueries slots, the wait and fn together bounded by
+// QueryTimeout.
+func (h *Handler) query(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, h.o.QueryTimeout)
+	defer cancel()
+	select {
+	case h.queries <- struct{}{}:
+	case <-ctx.Done():
+		return errBusy
+	}
+	defer func() { <-h.queries }()
+	return fn(ctx)
+}
+
 // found answers the lookup's failures: a database error (500), an unknown alert (404), a
 // responder who is no longer one of the alert's tenant (403: the link no longer authorises
 // anyone). It reports whether a is there to show.
@@ -246,6 +291,18 @@ func (h *Handler) found(w http.ResponseWriter, r *http.Request, c Claim, a alert
 	case errors.Is(err, errNoAlert):
 		h.problem(w, r, http.StatusNotFound, outcomeNoAlert, "No such alert",
 			fmt.Sprintf("Alert #%d does not exist (any more). Nothing was changed.", c.AlertID))
+		return false
+	case errors.Is(err, errBusy):
+		h.o.Logger.Warn("action link: no turn at the database in time", "alert_id", c.AlertID, "action", c.Action)
+		w.Header().Set("Retry-After", "5")
+		h.problem(w, r, http.StatusServiceUnavailable, outcomeError, "Busy",
+			"The action could not be done now: try again in a moment, or use the alerting platform. Nothing was changed.")
+		return false
+	case errors.Is(err, context.DeadlineExceeded):
+		h.o.Logger.Warn("action link: the database did not answer in time", "alert_id", c.AlertID, "action", c.Action, "error", err)
+		w.Header().Set("Retry-After", "5")
+		h.problem(w, r, http.StatusServiceUnavailable, outcomeError, "No answer in time",
+			"The database did not answer in time, so this may or may not have been done: open the link again to see the alert's status.")
 		return false
 	case err != nil:
 		h.o.Logger.Error("action link failed", "alert_id", c.AlertID, "action", c.Action, "error", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -495,5 +496,54 @@ func TestLinksOff(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/act/abc", nil))
 	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "Action links are off") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// Every wait is bounded: with the database blackholed, a POST answers 503 within QueryTimeout
+// (it may or may not have been done, the page says), and a request that finds every database
+// slot taken answers 503 too (nothing done) instead of queueing without end; once the database
+// answers again, links work.
+func TestActionsAreBoundedWhenTheDatabaseHangs(t *testing.T) {
+	f := newFixture(t)
+	proxy := dbtest.NewProxy(t)
+	pool := dbtest.NewPool(t, proxy.URL(f.pool.Config().ConnString()))
+	h, err := action.NewHandler(action.HandlerOptions{Pool: pool, Signer: f.signer, Now: func() time.Time { return *f.now.Load() },
+		MaxQueries: 1, QueryTimeout: 300 * time.Millisecond, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Ping(context.Background()); err != nil { // a connection in the pool before the fault
+		t.Fatal(err)
+	}
+	link := path(f.signer.Links(f.alert, f.carol, t0).Acknowledge)
+	post := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, link, nil))
+		return rec.Code, rec.Body.String()
+	}
+	proxy.Blackhole()
+	results := make(chan string, 2)
+	began := time.Now()
+	for range 2 {
+		go func() {
+			code, body := post()
+			switch {
+			case code == 503 && strings.Contains(body, "may or may not have been done"):
+				results <- "timed out"
+			case code == 503 && strings.Contains(body, "Nothing was changed"):
+				results <- "busy"
+			default:
+				results <- fmt.Sprintf("%d %s", code, body)
+			}
+		}()
+	}
+	got := map[string]int{<-results: 1}
+	got[<-results]++
+	if took := time.Since(began); got["timed out"] != 1 || got["busy"] != 1 || took > 2*time.Second {
+		t.Fatalf("with the database blackholed: %v after %s; want one timed out, one busy, within the bound", got, took)
+	}
+	proxy.Pass()
+	if code, body := post(); code != 200 {
+		t.Fatalf("after the fault: %d %s", code, body)
 	}
 }

@@ -27,6 +27,9 @@ func TestServeMountsActionLinks(t *testing.T) {
 	t.Setenv("ACTION_SECRET", secret)
 	w := start(t)
 	addr := w.Addr().String()
+	if !strings.Contains(w.Config().connsExplained(), "action links 4") {
+		t.Errorf("pool need: %s", w.Config().connsExplained())
+	}
 
 	dbtest.Exec(t, pool, `insert into tenants (id, name) values ('acme', 'Acme')`)
 	r := dbtest.Int64(t, pool, `insert into responders (tenant_id, name) values ('acme', 'Carol') returning id`)

@@ -201,6 +201,9 @@ func (c *Config) connsNeeded() int32 {
 	if c.Users.Enabled() {
 		n += consoleConns
 	}
+	if c.Links != nil {
+		n += action.DefaultMaxQueries
+	}
 	for _, td := range Tasks {
 		if c.Specs[td.Name] != nil {
 			n += int32(td.Conns)
@@ -222,6 +225,9 @@ func (c *Config) connsExplained() string {
 	}
 	if c.Users.Enabled() {
 		parts = append(parts, fmt.Sprintf("console %d", consoleConns))
+	}
+	if c.Links != nil {
+		parts = append(parts, fmt.Sprintf("action links %d", action.DefaultMaxQueries))
 	}
 	parts = append(parts, fmt.Sprintf("/readyz %d", httpConns))
 	return strings.Join(parts, ", ")
