@@ -35,6 +35,15 @@ type Options struct {
 	TTL time.Duration
 }
 
+// String shows the settings without the secret: a Config printed by mistake does not leak it.
+func (o Options) String() string {
+	secret := "unset"
+	if o.Secret != "" {
+		secret = fmt.Sprintf("set (%d keys)", strings.Count(o.Secret, ",")+1)
+	}
+	return fmt.Sprintf("{PUBLIC_URL: %q, ACTION_SECRET: %s, ACTION_LINK_TTL: %s}", o.PublicURL, secret, o.TTL)
+}
+
 // Enabled reports whether pages carry links: PUBLIC_URL and ACTION_SECRET are both set.
 func (o Options) Enabled() bool { return o.PublicURL != "" && o.Secret != "" }
 

@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,12 @@ func TestOptionsValidate(t *testing.T) {
 		}
 		if err != nil && tc.o.Secret != "" && (strings.Contains(err.Error(), tc.o.Secret) || strings.Contains(err.Error(), keyA) || strings.Contains(err.Error(), short)) {
 			t.Errorf("the error quotes the secret: %v", err)
+		}
+	}
+	o := Options{PublicURL: "https://ops.example.com", Secret: keyA + "," + keyB, TTL: DefaultTTL}
+	for _, text := range []string{fmt.Sprint(o), fmt.Sprintf("%+v", struct{ O Options }{o}), fmt.Sprintf("%v", &o)} {
+		if strings.Contains(text, keyA[:10]) || strings.Contains(text, keyB[:10]) || !strings.Contains(text, "set (2 keys)") {
+			t.Errorf("printed: %s", text)
 		}
 	}
 	if s, err := NewSigner(Options{PublicURL: "https://ops.example.com", TTL: DefaultTTL}); s != nil || err != nil {
