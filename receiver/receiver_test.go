@@ -94,8 +94,9 @@ func TestReceiverAcknowledgesTheFirstPage(t *testing.T) {
 	}
 	opsworker := httptest.NewServer(h)
 	defer opsworker.Close()
+	issued := time.Now()
 	links := func(alert int64) action.Links { // as a sender makes them, pointing at this test's server
-		l := signer.Links(alert, carol, time.Now())
+		l := signer.Links(alert, carol, issued)
 		l.Acknowledge = opsworker.URL + strings.TrimPrefix(l.Acknowledge, "http://127.0.0.1:1")
 		l.Resolve = opsworker.URL + strings.TrimPrefix(l.Resolve, "http://127.0.0.1:1")
 		return l

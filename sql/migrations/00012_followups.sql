@@ -10,9 +10,11 @@ alter table contact_methods add column status_updates boolean not null default t
 -- followups is the outbox of those changes: one row per change of alerts.status of an alert that
 -- has pages, written by the trigger below in the transaction that changes it, so no change is
 -- missed and none is recorded without its commit. The followups task (tasks/followups) claims the
--- rows not yet processed, queues one delivery per contact method that received a page of the
--- alert (deliveries.message 'followup', source_id = the row's id, unique per recipient), and marks
--- them processed in the same transaction: exactly once per change and contact method.
+-- rows not yet processed, queues one delivery per contact method that was sent a page of the alert
+-- queued before the change (deliveries.message 'followup', source_id = the row's id, unique per
+-- recipient), and marks them processed in the same transaction: exactly once per change and
+-- contact method. A page whose attempt was in flight at the change is sent after it: the task
+-- looks again at the changes of the last minutes, for such late recipients.
 --
 -- Who and how: the worker's own writes say so in transaction-local settings (alertchange.Attribute):
 -- opsworker.via (link, ack_timeout, heartbeat), opsworker.by (a responder's name) and opsworker.at
@@ -30,6 +32,9 @@ create table followups (
     changed_by      text,
     -- null: another service (no constraint: a trigger must never fail another service's write).
     via             text,
+    -- When the change was made: the trigger's clock_timestamp(), after the row lock was taken, so
+    -- a page queued before the change (its delivery's created_at) is earlier, one queued after
+    -- it later.
     created_at      timestamptz not null default now(),
     -- When the task queued its messages (null: not yet), and how many.
     processed_at    timestamptz,
@@ -37,6 +42,9 @@ create table followups (
 );
 -- The task's claim: unprocessed changes in order, only those in the index.
 create index followups_pending_idx on followups (id) where processed_at is null;
+-- The task's second look at recently processed changes (a page whose attempt was in flight at the
+-- change is sent after it).
+create index followups_processed_idx on followups (processed_at) where processed_at is not null;
 -- An alert's follow-ups (its timeline), and the cascade from a deleted alert.
 create index followups_alert_idx on followups (alert_id);
 
@@ -48,7 +56,7 @@ begin
     if not exists (select 1 from notifications n where n.alert_id = new.id) then
         return null;
     end if;
-    insert into followups (tenant_id, alert_id, status, previous_status, changed_at, changed_by, via)
+    insert into followups (tenant_id, alert_id, status, previous_status, changed_at, changed_by, via, created_at)
     values (new.tenant_id, new.id, new.status, old.status,
             coalesce(nullif(current_setting('opsworker.at', true), '')::timestamptz,
                      case when new.acknowledged_at is distinct from old.acknowledged_at then new.acknowledged_at end,
@@ -56,7 +64,8 @@ begin
                      now()),
             coalesce(nullif(current_setting('opsworker.by', true), ''),
                      case when new.acknowledged_at is distinct from old.acknowledged_at then new.acknowledged_by end),
-            nullif(current_setting('opsworker.via', true), ''));
+            nullif(current_setting('opsworker.via', true), ''),
+            clock_timestamp());
     perform pg_notify('opsworker_followups', new.tenant_id);
     return null;
 end

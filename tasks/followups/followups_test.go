@@ -3,8 +3,10 @@ package followups_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,5 +227,69 @@ func TestFollowupsNeedTheQueue(t *testing.T) {
 	f := newFixture(t)
 	if _, err := followups.New(f.pool, followups.Options{}).Run(f.ctx, t0); err == nil {
 		t.Fatal("ran without a queue")
+	}
+}
+
+// A page whose attempt was in flight when its alert changed is marked sent only after the change
+// was processed: the next run tells it then, once (within LateWindow). A page queued after the
+// change — the alert was triggered again and paged someone new — is not told of the change.
+func TestFollowupsReachPagesSentAfterTheChange(t *testing.T) {
+	f := newFixture(t)
+	carol, bo, dan := f.responder("Carol"), f.responder("Bo"), f.responder("Dan")
+	carolHook, boHook := f.method(carol, "webhook", "https://hooks.example.com/carol", true), f.method(bo, "webhook", "https://hooks.example.com/bo", true)
+	danHook := f.method(dan, "webhook", "https://hooks.example.com/dan", true)
+	a := f.alert("db-1: disk 95% full")
+	f.page(a, carol, 0, "pending", carolHook) // its attempt is in flight
+	f.page(a, bo, 0, "sent", boHook)
+	task := f.task(followups.Options{})
+
+	f.exec(`update alerts set status = 'acknowledged', acknowledged_at = now(), acknowledged_by = 'Ann (API)' where id = $1`, a)
+	now := t0.Add(time.Minute)
+	if s := f.run(task, now); s["messages"] != 1 || s["late_messages"] != 0 {
+		t.Fatalf("first run: %v, want Bo told", s)
+	}
+	f.exec(`update deliveries set status = 'sent', finished_at = now() where contact_method_id = $1`, carolHook)
+	if s := f.run(task, now.Add(time.Minute)); s["changes"] != 0 || s["late_messages"] != 1 {
+		t.Fatalf("after Carol's page was sent: %v, want her told late", s)
+	}
+	if s := f.run(task, now.Add(2*time.Minute)); s["late_messages"] != 0 {
+		t.Fatalf("a third run: %v", s)
+	}
+	if n := f.id(`select messages from followups where alert_id = $1`, a); n != 2 {
+		t.Fatalf("the change counts %d messages, want 2", n)
+	}
+
+	// Triggered again by another service, then a new page to Dan, sent: Dan is told neither of
+	// the acknowledgement nor of the re-trigger; Carol and Bo are told of the re-trigger.
+	f.exec(`update alerts set status = 'triggered', acknowledged_at = null, acknowledged_by = null where id = $1`, a)
+	if s := f.run(task, now.Add(3*time.Minute)); s["changes"] != 1 || s["messages"] != 2 {
+		t.Fatalf("the re-trigger: %v", s)
+	}
+	f.page(a, dan, 1, "sent", danHook)
+	if s := f.run(task, now.Add(4*time.Minute)); s["late_messages"] != 0 {
+		t.Fatalf("a page after the change was told of it: %v", s)
+	}
+
+	// Past LateWindow a late page is not told any more.
+	b := f.alert("api: 5xx")
+	f.page(b, carol, 0, "pending", carolHook)
+	f.exec(`update alerts set status = 'resolved', resolved_at = now() where id = $1`, b)
+	f.run(task, now.Add(5*time.Minute))
+	f.exec(`update deliveries set status = 'sent', finished_at = now() where notification_id in (select id from notifications where alert_id = $1)`, b)
+	if s := f.run(task, now.Add(5*time.Minute+followups.LateWindow+time.Second)); s["late_messages"] != 0 {
+		t.Fatalf("past the window: %v", s)
+	}
+	var got []string
+	for _, id := range []int64{a, b} {
+		for _, m := range f.messages(id) {
+			got = append(got, fmt.Sprintf("%d:%s", m.ContactMethod, m.Body.Type))
+		}
+	}
+	want := []string{fmt.Sprintf("%d:alert.acknowledged", carolHook), fmt.Sprintf("%d:alert.acknowledged", boHook),
+		fmt.Sprintf("%d:alert.retriggered", carolHook), fmt.Sprintf("%d:alert.retriggered", boHook)}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("told %v, want %v", got, want)
 	}
 }

@@ -3,14 +3,17 @@ package followups
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/vocab"
 )
 
-// The claim reads only what it needs on a database with history: 20,000 paged alerts whose
-// changes were all processed and a few new ones. EXPLAIN shows index scans only: the pending
-// changes from followups_pending_idx, their alerts, pages, deliveries and contact methods by key.
+// The task reads only what it needs on a database with history: 20,000 paged alerts whose
+// changes were processed over 30 days, and a few new ones. EXPLAIN shows index scans only: the
+// pending changes from followups_pending_idx, the recently processed ones from
+// followups_processed_idx, their alerts, pages, deliveries and contact methods by key, and the
+// follow-ups already queued from deliveries_message_once_idx.
 func TestClaimQueryPlan(t *testing.T) {
 	pool := dbtest.New(t)
 	for _, sql := range []string{
@@ -23,7 +26,8 @@ func TestClaimQueryPlan(t *testing.T) {
 		`insert into deliveries (tenant_id, notification_id, contact_method_id, kind, status, finished_at)
 		 select 'acme', n.id, cm.id, 'webhook', 'sent', now() from notifications n join contact_methods cm on cm.responder_id = n.responder_id`,
 		`update alerts set status = 'acknowledged', acknowledged_by = 'x'`,
-		`update followups set processed_at = now(), messages = 1`,
+		// processed over the last 30 days
+		`update followups set processed_at = now() - (id % 43200) * interval '1 minute', messages = 1`,
 		`update alerts set status = 'resolved' where id % 4000 = 0`,
 		`analyze`,
 	} {
@@ -32,5 +36,14 @@ func TestClaimQueryPlan(t *testing.T) {
 	p := dbtest.Explain(t, pool, claimSQL, DefaultBatchSize, string(vocab.MessagePage), string(vocab.DeliverySent))
 	if strings.Contains(p, "Seq Scan") || !strings.Contains(p, "followups_pending_idx") {
 		t.Fatalf("claim plan:\n%s", p)
+	}
+	p = dbtest.Explain(t, pool, lateSQL, time.Now().Add(-LateWindow), string(vocab.MessagePage), string(vocab.DeliverySent),
+		string(vocab.MessageFollowup))
+	if strings.Contains(p, "Seq Scan") || !strings.Contains(p, "followups_processed_idx") || !strings.Contains(p, "deliveries_message_once_idx") {
+		t.Fatalf("late recipients plan:\n%s", p)
+	}
+	p = dbtest.Explain(t, pool, doneSQL, []int64{1, 2, 3}, time.Now(), string(vocab.MessageFollowup))
+	if strings.Contains(p, "Seq Scan") {
+		t.Fatalf("done plan:\n%s", p)
 	}
 }

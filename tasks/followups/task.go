@@ -8,11 +8,17 @@
 // opsworker_followups at commit, so `serve` runs this task at once (its cron spec is the
 // backstop). A run works in batches, each one transaction of four statements whatever its size:
 // claim unprocessed changes with FOR UPDATE SKIP LOCKED together with their recipients (each
-// enabled contact method with status_updates that was sent a page of the alert), queue one
-// follow-up message per change and recipient through delivery (deliveries.message 'followup',
-// source_id the change's id: its unique index makes it once per change and recipient), and mark
-// the changes processed. So each change reaches each recipient exactly once across replicas and
-// reruns; a batch cut short leaves no trace and is done again by the next run.
+// enabled contact method with status_updates that was sent a page of the alert queued before the
+// change), queue one follow-up message per change and recipient through delivery
+// (deliveries.message 'followup', source_id the change's id: its unique index makes it once per
+// change and recipient), and mark the changes processed. So each change reaches each recipient
+// exactly once across replicas and reruns; a batch cut short leaves no trace and is done again by
+// the next run.
+//
+// A page whose attempt was in flight when its alert changed is marked sent only after the change
+// may have been processed. So each run ends with a second look, one more transaction of the same
+// shape: the changes processed within LateWindow that have a recipient now and no message for it
+// yet get theirs.
 package followups
 
 import (
@@ -33,6 +39,11 @@ import (
 
 // DefaultBatchSize is the number of changes claimed per transaction when Options.BatchSize is 0.
 const DefaultBatchSize = 500
+
+// LateWindow is how long after processing a change the task still looks for its late recipients:
+// a page whose attempt was in flight at the change ends within DELIVERY_TIMEOUT (at most 5
+// minutes).
+const LateWindow = 10 * time.Minute
 
 // Options configure a Task.
 type Options struct {
@@ -80,15 +91,15 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 		return nil, errors.New("followups: no delivery queue")
 	}
 	log := scheduler.Logger(ctx)
-	var changes, messages, batches int
+	var changes, messages, batches, late int
 	summary := func() scheduler.Summary {
-		return scheduler.Summary{"changes": changes, "messages": messages, "batches": batches}
+		return scheduler.Summary{"changes": changes, "messages": messages, "batches": batches, "late_messages": late}
 	}
 	for batch := 1; ; batch++ {
 		if err := ctx.Err(); err != nil {
 			return summary(), fmt.Errorf("followups: before batch %d: %w", batch, err)
 		}
-		claimed, queued, err := t.runBatch(ctx, now)
+		claimed, queued, err := t.runBatch(ctx, claimSQL, now, t.batchSize, string(vocab.MessagePage), string(vocab.DeliverySent))
 		if err != nil {
 			return summary(), fmt.Errorf("followups: batch %d: %w", batch, err)
 		}
@@ -108,6 +119,18 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 			break
 		}
 	}
+	told, queued, err := t.runBatch(ctx, lateSQL, now, now.Add(-LateWindow), string(vocab.MessagePage), string(vocab.DeliverySent),
+		string(vocab.MessageFollowup))
+	if err != nil {
+		return summary(), fmt.Errorf("followups: late recipients: %w", err)
+	}
+	late += queued
+	messages += queued
+	t.messages.Add(float64(queued))
+	for _, c := range told {
+		log.Info("follow-up queued for a page sent after the change", "tenant_id", c.TenantID, "alert_id", c.AlertID,
+			"change", string(c.Type), "via", c.Via, "recipients", len(c.Recipients))
+	}
 	return summary(), nil
 }
 
@@ -125,12 +148,13 @@ type change struct {
 // claimSQL claims up to $1 unprocessed changes, oldest first, skipping those another replica
 // holds, and returns a row per change and recipient (a change without recipients once, with a
 // null recipient): every enabled contact method with status_updates, of the alert's tenant, that
-// was sent a page of the alert ($2 'page', $3 'sent'). followups_pending_idx serves the claim;
+// was sent a page of the alert ($2 'page', $3 'sent') queued before the change (a page of a
+// re-triggered alert, after it, is news of its own). followups_pending_idx serves the claim;
 // notifications_page_key (alert_id first), the deliveries' unique key (notification_id first) and
 // the contact methods' primary key serve the recipients.
 const claimSQL = `
 with claimed as (
-    select f.id, f.tenant_id, f.alert_id, f.status, f.changed_at, f.changed_by, f.via
+    select f.id, f.tenant_id, f.alert_id, f.status, f.changed_at, f.changed_by, f.via, f.created_at
     from followups f
     where f.processed_at is null
     order by f.id
@@ -144,33 +168,54 @@ join alerts a on a.id = c.alert_id
 left join lateral (
     select distinct d.contact_method_id
     from notifications n
-    join deliveries d on d.notification_id = n.id and d.message = $2::text and d.status = $3::text
+    join deliveries d on d.notification_id = n.id and d.message = $2::text and d.status = $3::text and d.created_at <= c.created_at
     join contact_methods cm on cm.id = d.contact_method_id and cm.tenant_id = c.tenant_id and cm.enabled and cm.status_updates
     where n.alert_id = c.alert_id
 ) r on true
 order by c.id, r.contact_method_id`
 
-// doneSQL marks the batch's changes processed, with how many messages each queued.
-const doneSQL = `
-update followups f set processed_at = $3, messages = m.n
-from unnest($1::bigint[], $2::int[]) as m (id, n)
-where f.id = m.id`
+// lateSQL finds the late recipients of the changes processed since $1: contact methods that are
+// recipients by claimSQL's rule now and have no follow-up of the change ($4 'followup') yet —
+// their page was sent after the change was processed. It returns claimSQL's columns (only rows
+// with a recipient); followups_processed_idx serves the window, deliveries_message_once_idx the
+// "not yet".
+const lateSQL = `
+select distinct f.id, f.tenant_id, f.alert_id, f.status, f.changed_at, f.changed_by, f.via,
+       a.summary, a.source, a.severity, a.created_at, d.contact_method_id
+from followups f
+join alerts a on a.id = f.alert_id
+join notifications n on n.alert_id = f.alert_id
+join deliveries d on d.notification_id = n.id and d.message = $2::text and d.status = $3::text and d.created_at <= f.created_at
+join contact_methods cm on cm.id = d.contact_method_id and cm.tenant_id = f.tenant_id and cm.enabled and cm.status_updates
+where f.processed_at >= $1::timestamptz
+  and not exists (select 1 from deliveries x
+                  where x.message = $4::text and x.source_id = f.id and x.contact_method_id = d.contact_method_id)
+order by f.id, d.contact_method_id`
 
-// runBatch claims, queues and marks one batch in one transaction.
-func (t *Task) runBatch(ctx context.Context, now time.Time) ([]*change, int, error) {
+// doneSQL marks the changes $1 processed (once: a late recipient keeps the first time) and counts
+// their messages ($3 'followup'), deliveries_message_once_idx serving the count.
+const doneSQL = `
+update followups f
+set processed_at = coalesce(f.processed_at, $2),
+    messages = (select count(*) from deliveries x where x.message = $3::text and x.source_id = f.id)
+where f.id = any($1::bigint[])`
+
+// runBatch runs query (claimSQL or lateSQL, with args), queues a message per change and recipient
+// it returns, and marks the changes processed, in one transaction.
+func (t *Task) runBatch(ctx context.Context, query string, now time.Time, args ...any) ([]*change, int, error) {
 	tx, err := scheduler.Begin(ctx, t.pool)
 	if err != nil {
 		return nil, 0, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	claimed, err := t.claim(ctx, tx)
+	claimed, err := t.claim(ctx, tx, query, args...)
 	if err != nil || len(claimed) == 0 {
 		return nil, 0, err
 	}
 	var msgs []delivery.Message
-	ids, counts := make([]int64, len(claimed)), make([]int32, len(claimed))
+	ids := make([]int64, len(claimed))
 	for i, c := range claimed {
-		ids[i], counts[i] = c.ID, int32(len(c.Recipients))
+		ids[i] = c.ID
 		for _, cm := range c.Recipients {
 			f := c.Followup
 			msgs = append(msgs, delivery.Message{Kind: vocab.MessageFollowup, TenantID: c.TenantID, SourceID: c.ID, ContactMethodID: cm, Followup: &f})
@@ -180,7 +225,7 @@ func (t *Task) runBatch(ctx context.Context, now time.Time) ([]*change, int, err
 	if err != nil {
 		return nil, 0, err
 	}
-	if _, err := tx.Exec(ctx, doneSQL, ids, counts, now); err != nil {
+	if _, err := tx.Exec(ctx, doneSQL, ids, now, string(vocab.MessageFollowup)); err != nil {
 		return nil, 0, fmt.Errorf("mark processed: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -189,9 +234,9 @@ func (t *Task) runBatch(ctx context.Context, now time.Time) ([]*change, int, err
 	return claimed, queued, nil
 }
 
-// claim runs claimSQL and groups its rows by change.
-func (t *Task) claim(ctx context.Context, tx pgx.Tx) ([]*change, error) {
-	rows, err := tx.Query(ctx, claimSQL, t.batchSize, string(vocab.MessagePage), string(vocab.DeliverySent))
+// claim runs query (claimSQL or lateSQL) and groups its rows by change.
+func (t *Task) claim(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]*change, error) {
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
