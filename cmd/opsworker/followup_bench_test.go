@@ -32,17 +32,10 @@ import (
 func BenchmarkFollowupLatency(b *testing.B) {
 	const n, over = 200, 40 * time.Second
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	bin := filepath.Join(b.TempDir(), "opsworker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v: %s", err, out)
-	}
+	bin := benchBinary(b)
 	for range b.N {
 		b.StopTimer()
-		url := dbtest.NewURL(b)
-		pool, err := pgxpool.New(context.Background(), url)
-		if err != nil {
-			b.Fatal(err)
-		}
+		url, pool := benchDatabase(b)
 		var mu sync.Mutex
 		paged, told := map[int64]time.Time{}, map[int64]time.Time{}
 		allPaged, allTold := make(chan struct{}), make(chan struct{})
@@ -159,4 +152,23 @@ func BenchmarkFollowupLatency(b *testing.B) {
 		b.ReportMetric(float64(lat[n/2].Milliseconds()), "p50_ms")
 		b.ReportMetric(float64(lat[n*99/100].Milliseconds()), "p99_ms")
 	}
+}
+
+// benchBinary builds the command without the race detector, for the latency benchmarks.
+func benchBinary(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "opsworker")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v: %s", err, out)
+	}
+	return bin
+}
+
+// benchDatabase is a fresh database and a pool on it (closed by the benchmark).
+func benchDatabase(b *testing.B) (string, *pgxpool.Pool) {
+	url := dbtest.NewURL(b)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return url, pool
 }
