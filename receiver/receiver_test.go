@@ -2,14 +2,21 @@ package receiver
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/opsworker/opsworker/action"
+	"github.com/opsworker/opsworker/dbtest"
 )
 
 // `opsworker receive`: a signed delivery gets 204 and is printed; a bad, missing or stale
@@ -64,4 +71,115 @@ func TestReceiver(t *testing.T) {
 	if code := post(failing, "10", now, ""); code != 500 {
 		t.Errorf("--fail-rate 1: %d, want 500", code)
 	}
+}
+
+// A page's action links are printed under it, a follow-up says who changed the alert and how;
+// with AckFirst the receiver POSTs the first page's acknowledge link — opsworker's real /act/
+// handler on a real database here — once: the alert is acknowledged by the page's responder, a
+// second page's link is left alone, and what opsworker answered is printed (never the link).
+func TestReceiverAcknowledgesTheFirstPage(t *testing.T) {
+	pool := dbtest.New(t)
+	dbtest.Exec(t, pool, `insert into tenants (id, name) values ('demo', 'Demo')`)
+	carol := dbtest.Int64(t, pool, `insert into responders (tenant_id, name) values ('demo', 'Carol') returning id`)
+	first := dbtest.Int64(t, pool, `insert into alerts (tenant_id, source, summary) values ('demo', 'demo', 'db-1: disk 95% full') returning id`)
+	second := dbtest.Int64(t, pool, `insert into alerts (tenant_id, source, summary) values ('demo', 'demo', 'api: 5xx') returning id`)
+	signer, err := action.NewSigner(action.Options{PublicURL: "http://127.0.0.1:1", TTL: time.Hour,
+		Secret: base64.StdEncoding.EncodeToString([]byte("receiver test key of 32 bytes ok"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := action.NewHandler(action.HandlerOptions{Pool: pool, Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsworker := httptest.NewServer(h)
+	defer opsworker.Close()
+	issued := time.Now()
+	links := func(alert int64) action.Links { // as a sender makes them, pointing at this test's server
+		l := signer.Links(alert, carol, issued)
+		l.Acknowledge = opsworker.URL + strings.TrimPrefix(l.Acknowledge, "http://127.0.0.1:1")
+		l.Resolve = opsworker.URL + strings.TrimPrefix(l.Resolve, "http://127.0.0.1:1")
+		return l
+	}
+
+	var out syncBuffer
+	r, err := New(Options{Secret: demoSecret, Out: &out, AckFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, _ := standardwebhooks.NewWebhook(demoSecret)
+	send := func(id string, body any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b))
+		now := time.Now()
+		sig, _ := hook.Sign(id, now, b)
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != 204 {
+			t.Fatalf("delivery %s: %d", id, w.Code)
+		}
+	}
+	page := func(alert int64, summary string) map[string]any {
+		return map[string]any{"type": "alert.paged", "delivery_id": 1, "tenant_id": "demo",
+			"alert":     map[string]any{"id": alert, "summary": summary, "source": "demo", "severity": "critical", "status": "triggered"},
+			"page":      map[string]any{"notification_id": 1, "escalation_loop": 0, "escalation_step": 0},
+			"responder": map[string]any{"id": carol, "name": "Carol"}, "schedule": nil, "actions": links(alert)}
+	}
+	send("1", page(first, "db-1: disk 95% full"))
+	select {
+	case <-r.AckedFirst():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first page's acknowledge link was not followed")
+	}
+	send("2", page(second, "api: 5xx"))
+	send("3", map[string]any{"type": "alert.acknowledged", "delivery_id": 3, "tenant_id": "demo",
+		"alert": map[string]any{"id": first, "summary": "db-1: disk 95% full", "severity": "critical", "status": "acknowledged"},
+		"by":    "Carol", "via": "link", "at": "2027-05-03T10:02:00Z"})
+
+	var status, by string
+	if err := pool.QueryRow(context.Background(), `select status, coalesce(acknowledged_by, '') from alerts where id = $1`, first).Scan(&status, &by); err != nil {
+		t.Fatal(err)
+	}
+	if status != "acknowledged" || by != "Carol" {
+		t.Fatalf("the first alert is %s by %q", status, by)
+	}
+	if n := dbtest.Int64(t, pool, `select count(*) from alerts where id = $1 and status = 'triggered'`, second); n != 1 {
+		t.Fatal("the second page's link was followed too")
+	}
+	text := out.String()
+	for _, want := range []string{
+		"page: alert " + strconv.FormatInt(first, 10) + " [critical] db-1: disk 95% full",
+		"  acknowledge: " + links(first).Acknowledge,
+		"  resolve:     " + links(first).Resolve,
+		"ack-first: alert " + strconv.FormatInt(first, 10) + ": acknowledged from its link (done)",
+		"follow-up: alert " + strconv.FormatInt(first, 10) + " [critical] db-1: disk 95% full acknowledged by Carol via link at 2027-05-03T10:02:00Z",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the receiver printed no %q:\n%s", want, text)
+		}
+	}
+	if i := strings.Index(text, "ack-first"); strings.Contains(text[i:strings.Index(text[i:], "\n")+i], "/act/") {
+		t.Errorf("the ack-first line shows the link:\n%s", text)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -126,11 +126,42 @@ const (
 // SourceHeartbeat is alerts.source of the alerts the heartbeats task opens.
 const SourceHeartbeat = "heartbeat"
 
-// EventResolved is the event of an alert the worker resolved; its details say how ("via").
-const EventResolved Event = "resolved"
 
-// Via says who or what changed an alert, in the details of its event and in follow-ups.
+// Events of status changes the worker makes or sees made: an action link's (details
+// {"via":"link","responder_id":N}), and the heartbeat task's resolution ({"via":"heartbeat"}).
+const (
+	EventAcknowledged Event = "acknowledged"
+	EventResolved     Event = "resolved"
+)
+
+// Via says who made a change of an alert's status, as a follow-up tells it: followups.via, the
+// via of a follow-up's body and of an acknowledged/resolved event's details.
 type Via string
 
-// ViaHeartbeat: the heartbeats task resolved the alert because its monitor's pings returned.
-const ViaHeartbeat Via = "heartbeat"
+// Ways a status changes.
+const (
+	ViaLink       Via = "link"        // a responder followed a signed action link
+	ViaService    Via = "service"     // another service of the platform (an API, a UI)
+	ViaAckTimeout Via = "ack_timeout" // the ack timeout returned the alert to triggered
+	ViaHeartbeat  Via = "heartbeat"   // the heartbeat task opened or resolved its own alert
+)
+
+// Action is what a signed action link does.
+type Action string
+
+// Actions of links.
+const (
+	ActionAcknowledge Action = "acknowledge"
+	ActionResolve     Action = "resolve"
+)
+
+// FollowupType is the type of a follow-up message (its webhook body's "type"): what happened to
+// an alert its recipient was paged for.
+type FollowupType string
+
+// Follow-up types.
+const (
+	FollowupAcknowledged FollowupType = "alert.acknowledged"
+	FollowupResolved     FollowupType = "alert.resolved"
+	FollowupRetriggered  FollowupType = "alert.retriggered"
+)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/opsworker/opsworker/action"
 	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/console"
 	"github.com/opsworker/opsworker/delivery"
@@ -53,6 +54,9 @@ type Env struct {
 	ConsoleUsers string `envconfig:"CONSOLE_USERS" default:"" desc:"user:bcrypt-hash pairs, comma-separated, for the web console and API under /ui/ and /api/v1/; empty: console off (404)"`
 
 	HandoffLead time.Duration `envconfig:"HANDOFF_LEAD" default:"15m" desc:"how long before a shift the responder coming on call is told it starts (0 to 168h; 0: at the change)"`
+	PublicURL     string        `envconfig:"PUBLIC_URL" default:"" desc:"external base URL of serve (https://, or http:// on a loopback host); with ACTION_SECRET, pages carry acknowledge/resolve links to PUBLIC_URL/act/..."`
+	ActionSecret  string        `envconfig:"ACTION_SECRET" default:"" desc:"base64 key (at least 32 random bytes) signing action links, or new,old during a rotation; empty: no links; never printed"`
+	ActionLinkTTL time.Duration `envconfig:"ACTION_LINK_TTL" default:"24h" desc:"how long an action link stays valid, counted from its page (up to 720h)"`
 }
 
 // Config is the validated environment: everything the process needs, parsed once. Each
@@ -79,6 +83,10 @@ type Config struct {
 	Delivery delivery.Options
 	// Users are CONSOLE_USERS; nil: the console is off.
 	Users *console.Users
+	// Actions are the action links' settings (PUBLIC_URL, ACTION_SECRET, ACTION_LINK_TTL), and
+	// Links their signer: nil when links are off. Senders call Links.Links for each page.
+	Actions action.Options
+	Links   *action.Signer
 }
 
 // LoadConfig reads and validates the environment. It touches no database: a bad value must stop
@@ -137,6 +145,10 @@ func LoadConfig(now time.Time) (*Config, error) {
 		return nil, setting.Errorf("LOG_LEVEL", e.LogLevel, "must be debug, info, warn or error")
 	}
 	if c.Delivery, err = deliveryOptions(e); err != nil {
+		return nil, err
+	}
+	c.Actions = action.Options{PublicURL: e.PublicURL, Secret: e.ActionSecret, TTL: e.ActionLinkTTL}
+	if c.Links, err = action.NewSigner(c.Actions); err != nil {
 		return nil, err
 	}
 	if c.Users, err = console.ParseUsers(e.ConsoleUsers); err != nil {
@@ -213,6 +225,9 @@ func (c *Config) connsNeeded() int32 {
 	if c.Users.Enabled() {
 		n += consoleConns
 	}
+	if c.Links != nil {
+		n += action.DefaultMaxQueries
+	}
 	for _, td := range Tasks {
 		if c.Specs[td.Name] != nil {
 			n += int32(td.Conns)
@@ -234,6 +249,9 @@ func (c *Config) connsExplained() string {
 	}
 	if c.Users.Enabled() {
 		parts = append(parts, fmt.Sprintf("console %d", consoleConns))
+	}
+	if c.Links != nil {
+		parts = append(parts, fmt.Sprintf("action links %d", action.DefaultMaxQueries))
 	}
 	parts = append(parts, fmt.Sprintf("/readyz %d", httpConns))
 	return strings.Join(parts, ", ")

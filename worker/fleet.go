@@ -40,6 +40,10 @@ func (c *Config) fleetSettings() map[string]string {
 	sort.Strings(nets)
 	return map[string]string{
 		"DELIVERY_ALLOW_NETWORKS": digest(strings.Join(nets, ",")),
+		// A link one replica makes must verify on every other, and say the same expiry.
+		"PUBLIC_URL":      digest(c.Actions.PublicURL),
+		"ACTION_SECRET":   digest("opsworker ACTION_SECRET\x00" + c.Actions.Secret),
+		"ACTION_LINK_TTL": digest(c.Actions.TTL.String()),
 	}
 }
 

@@ -19,11 +19,12 @@ type probes struct {
 	ready   func(ctx context.Context) error
 }
 
-// newMux serves the probes and the metrics, pings under /heartbeat/ (whatever CONSOLE_USERS
-// says: the token is the credential), and ui (the console) under /ui/ and /api/ when it is not
-// nil.
-func newMux(p probes, gatherer prometheus.Gatherer, ui, pings http.Handler) *http.ServeMux {
+// newMux serves the probes and the metrics, ui (the console) under /ui/ and /api/ when it is
+// not nil, act (the action links) under /act/, outside the console and its sign-in, and pings
+// under /heartbeat/ (whatever CONSOLE_USERS says: the token is the credential).
+func newMux(p probes, gatherer prometheus.Gatherer, ui, act, pings http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("/act/", act)
 	if ui != nil {
 		mux.Handle("/ui/", ui)
 		mux.Handle("/api/", ui)

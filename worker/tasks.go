@@ -13,6 +13,7 @@ import (
 	"github.com/opsworker/opsworker/tasks/escalation"
 	"github.com/opsworker/opsworker/tasks/handoff"
 	"github.com/opsworker/opsworker/tasks/heartbeats"
+	"github.com/opsworker/opsworker/tasks/followups"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
@@ -76,6 +77,23 @@ var Tasks = []Task{
 			return heartbeats.New(d.Pool, heartbeats.Options{Registerer: d.Registerer})
 		},
 	},
+	{
+		Name: "followups", Variable: "FOLLOWUPS_SCHEDULE", Default: "@every 1m", Conns: 2,
+		Summary:     "tell everyone paged for an alert that it was acknowledged, resolved or triggered again, and by whom",
+		WakeChannel: "opsworker_followups", // sql/migrations/00012_followups.sql
+		New: func(d Deps) scheduler.Job {
+			return followups.New(d.Pool, followups.Options{Registerer: d.Registerer, Deliveries: d.Deliveries, ConsoleURL: consoleURL(d.Config)})
+		},
+	},
+}
+
+// consoleURL is the console's external base URL, for links in messages: PUBLIC_URL while the
+// console is on, else none.
+func consoleURL(c *Config) string {
+	if !c.Users.Enabled() {
+		return ""
+	}
+	return strings.TrimRight(c.Actions.PublicURL, "/")
 }
 
 // specText is the task's spec as configured.

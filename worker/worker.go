@@ -58,6 +58,7 @@ type Worker struct {
 	served chan error // the HTTP server's end, when it ends on its own
 	ui     *consoleSlot
 	pings  *pingSlot
+	act    *actSlot
 
 	pool       atomic.Pointer[pgxpool.Pool]
 	sched      atomic.Pointer[scheduler.Scheduler]
@@ -115,7 +116,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.ln = ln
 	w.ui = newConsoleSlot(w.cfg)
 	w.pings = &pingSlot{}
-	w.srv = &http.Server{Handler: newMux(w.probes(), w.reg, w.ui, w.pings), ReadHeaderTimeout: 5 * time.Second}
+	w.act = &actSlot{}
+	w.srv = &http.Server{Handler: newMux(w.probes(), w.reg, w.ui, w.act, w.pings), ReadHeaderTimeout: 5 * time.Second}
 	go func() { w.served <- w.srv.Serve(ln) }()
 	w.log.Info("HTTP endpoints up", "http_addr", ln.Addr().String())
 
@@ -144,6 +146,9 @@ func (w *Worker) Start(ctx context.Context) error {
 		return err
 	}
 	if err := w.ui.start(ctx, w.cfg, pool, w.deliveries.Client(), w.log); err != nil {
+		return err
+	}
+	if err := w.act.start(w.cfg, pool, w.reg, w.log); err != nil {
 		return err
 	}
 	if w.deliveries.Working() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsworker/opsworker/dbtest"
+	"github.com/opsworker/opsworker/worker"
 )
 
 // cli runs the command line in-process and returns its exit code, stdout and stderr.
@@ -106,7 +107,7 @@ func TestCompletion(t *testing.T) {
 	for args, want := range map[string][]string{
 		"ru":   {"run"},
 		"s":    {"schedule", "serve"},
-		"run ": {"escalation", "report", "handoff", "heartbeats"},
+		"run ": worker.TaskNames(),
 	} {
 		_, out, _ := cli(t, append([]string{"__complete"}, strings.Split(args, " ")...)...)
 		var got []string

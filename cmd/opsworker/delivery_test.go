@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,37 +25,12 @@ const demoSecret = "whsec_b3Bzd29ya2VyIGRlbW8gc2VjcmV0IDI0"
 // receive` with a valid signature.
 func TestDemoPageReachesTheReceiver(t *testing.T) {
 	dbURL := dbtest.NewURL(t)
-	recv := exec.Command(opsworkerBinary(t), "receive", "--addr", "127.0.0.1:0", "--json")
-	recv.Env = append(os.Environ(), "RECEIVE_SECRET="+demoSecret)
-	out, err := recv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := recv.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := recv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = recv.Process.Signal(syscall.SIGTERM)
-		_ = recv.Wait()
-	}()
-	first, _ := bufio.NewReader(stderr).ReadString('\n')
-	addr := strings.TrimSpace(strings.TrimPrefix(first, "opsworker receive: listening on "))
+	addr, lines := startReceive(t, "--json")
 
 	if _, errs, code := runBinary(t, dbURL, "demo", "--webhook", "http://"+addr+"/opsworker"); code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, errs)
 	}
 	p := startServe(t, "DATABASE_URL="+dbURL, "ESCALATION_SCHEDULE=@every 1s", "DELIVERY_ALLOW_NETWORKS=127.0.0.1/32")
-	lines := make(chan string, 10)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
 	select {
 	case line := <-lines:
 		var got struct {

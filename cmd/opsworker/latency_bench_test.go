@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -9,14 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opsworker/opsworker/dbtest"
 )
@@ -32,17 +28,10 @@ import (
 func BenchmarkWakeUpLatency(b *testing.B) {
 	const n, over = 500, 2 * time.Minute
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	bin := filepath.Join(b.TempDir(), "opsworker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v: %s", err, out)
-	}
+	bin := benchBinary(b)
 	for range b.N {
 		b.StopTimer()
-		url := dbtest.NewURL(b)
-		pool, err := pgxpool.New(context.Background(), url)
-		if err != nil {
-			b.Fatal(err)
-		}
+		url, pool := benchDatabase(b)
 		var mu sync.Mutex
 		received := map[int64]time.Time{}
 		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

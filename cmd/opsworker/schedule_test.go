@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsworker/opsworker/worker"
 )
 
 func at(t *testing.T, s string) time.Time {
@@ -18,10 +20,10 @@ func at(t *testing.T, s string) time.Time {
 }
 
 func TestScheduleCommandPrintsBerlinTimes(t *testing.T) {
+	for _, v := range worker.SpecVariables() { // every task but escalation off
+		t.Setenv(v, "off")
+	}
 	t.Setenv("ESCALATION_SCHEDULE", "*/5 * * * *")
-	t.Setenv("REPORT_SCHEDULE", "off")
-	t.Setenv("HANDOFF_SCHEDULE", "off")
-	t.Setenv("HEARTBEATS_SCHEDULE", "off")
 	t.Setenv("CRON_TZ", "Europe/Berlin")
 	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none") // never used
 	var out, errb bytes.Buffer

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/alertchange"
 	"github.com/opsworker/opsworker/civil"
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
@@ -158,6 +159,11 @@ func (t *Task) Run(ctx context.Context, now time.Time) (scheduler.Summary, error
 func (t *Task) ackTimeoutPass(ctx context.Context, now time.Time) ([]ackEvent, error) {
 	var acks []ackEvent
 	err := scheduler.BeginFunc(ctx, t.pool, func(tx pgx.Tx) (err error) {
+		// The alerts this returns to triggered are a status change followups tells, as the
+		// ack timeout's.
+		if err := alertchange.Attribute(ctx, tx, vocab.ViaAckTimeout, "", now); err != nil {
+			return err
+		}
 		acks, err = ackTimeouts(ctx, tx, now)
 		return err
 	})

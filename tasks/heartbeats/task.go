@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/alertchange"
 	"github.com/opsworker/opsworker/oncall"
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/vocab"
@@ -208,6 +209,10 @@ func (t *Task) resolveBatch(ctx context.Context, log *slog.Logger, now time.Time
 	err := scheduler.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
 		c = closed{}
 		lines = lines[:0]
+		// The resolutions are status changes followups tells, as the heartbeat's.
+		if err := alertchange.Attribute(ctx, tx, vocab.ViaHeartbeat, "", now); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, backSQL, t.batchSize, string(vocab.AlertResolved), now, string(vocab.EventResolved), details)
 		if err != nil {
 			return err
