@@ -126,7 +126,6 @@ const (
 // SourceHeartbeat is alerts.source of the alerts the heartbeats task opens.
 const SourceHeartbeat = "heartbeat"
 
-
 // Events of status changes the worker makes or sees made: an action link's (details
 // {"via":"link","responder_id":N}), and the heartbeat task's resolution ({"via":"heartbeat"}).
 const (

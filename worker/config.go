@@ -53,7 +53,7 @@ type Env struct {
 
 	ConsoleUsers string `envconfig:"CONSOLE_USERS" default:"" desc:"user:bcrypt-hash pairs, comma-separated, for the web console and API under /ui/ and /api/v1/; empty: console off (404)"`
 
-	HandoffLead time.Duration `envconfig:"HANDOFF_LEAD" default:"15m" desc:"how long before a shift the responder coming on call is told it starts (0 to 168h; 0: at the change)"`
+	HandoffLead   time.Duration `envconfig:"HANDOFF_LEAD" default:"15m" desc:"how long before a shift the responder coming on call is told it starts (0 to 168h; 0: at the change)"`
 	PublicURL     string        `envconfig:"PUBLIC_URL" default:"" desc:"external base URL of serve (https://, or http:// on a loopback host); with ACTION_SECRET, pages carry acknowledge/resolve links to PUBLIC_URL/act/..."`
 	ActionSecret  string        `envconfig:"ACTION_SECRET" default:"" desc:"base64 key (at least 32 random bytes) signing action links, or new,old during a rotation; empty: no links; never printed"`
 	ActionLinkTTL time.Duration `envconfig:"ACTION_LINK_TTL" default:"24h" desc:"how long an action link stays valid, counted from its page (up to 720h)"`

@@ -76,7 +76,7 @@ type fleet struct {
 	differ   []string  // the settings in which some live peer differs from this process
 	known    bool      // whether the peers have been read at least once
 	read     time.Time // when they were last read
-	reported string   // the last difference warned about, so a warning is not repeated each beat
+	reported string    // the last difference warned about, so a warning is not repeated each beat
 }
 
 func newFleet(pool *pgxpool.Pool, cfg *Config, version string, reg prometheus.Registerer, log *slog.Logger) *fleet {

@@ -11,9 +11,9 @@ import (
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/escalation"
+	"github.com/opsworker/opsworker/tasks/followups"
 	"github.com/opsworker/opsworker/tasks/handoff"
 	"github.com/opsworker/opsworker/tasks/heartbeats"
-	"github.com/opsworker/opsworker/tasks/followups"
 	"github.com/opsworker/opsworker/tasks/report"
 )
 
