@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -90,19 +91,20 @@ func TestDemoLoopWithActionLinks(t *testing.T) {
 	if _, errs, code := runBinary(t, dbURL, "demo", "--webhook", "http://"+recvAddr+"/"); code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, errs)
 	}
+	alert := dbtest.Int64(t, pool, `select max(id) from alerts`) // the demo's new alert (the week's history is resolved)
 	secret := base64.StdEncoding.EncodeToString([]byte("demo loop test key of 32 bytes!!"))
 	p := startServe(t, "DATABASE_URL="+dbURL, "HTTP_ADDR="+serveAddr, "PUBLIC_URL=http://"+serveAddr, "ACTION_SECRET="+secret,
 		"ESCALATION_SCHEDULE=@every 1s", "DELIVERY_ALLOW_NETWORKS=127.0.0.1/32")
-	if _, ok := next(60*time.Second, "page: alert 1 [critical] db-1: disk 95% full"); !ok {
+	if _, ok := next(60*time.Second, fmt.Sprintf("page: alert %d [critical] db-1: disk 95%% full", alert)); !ok {
 		t.Fatalf("no page reached the receiver in 60 s; it printed:\n%s\nworker log:\n%s", printed.String(), p.logs.text())
 	}
 	if _, ok := next(2*time.Second, "  acknowledge: http://"+serveAddr+"/act/"); !ok {
 		t.Skip("pages carry no action links yet: the senders do not call action.Signer.Links (delivery's part of issue 20)")
 	}
-	if l, ok := next(30*time.Second, "ack-first: alert 1: "); !ok || !strings.Contains(l, "acknowledged from its link (done)") {
+	if l, ok := next(30*time.Second, fmt.Sprintf("ack-first: alert %d: ", alert)); !ok || !strings.Contains(l, "acknowledged from its link (done)") {
 		t.Fatalf("the receiver did not acknowledge from the link; it printed:\n%s", printed.String())
 	}
-	if l, ok := next(30*time.Second, "follow-up: alert 1 "); !ok || !strings.Contains(l, "acknowledged by Carol via link") {
+	if l, ok := next(30*time.Second, fmt.Sprintf("follow-up: alert %d ", alert)); !ok || !strings.Contains(l, "acknowledged by Carol via link") {
 		t.Fatalf("no follow-up reached the receiver; it printed:\n%s\nworker log:\n%s", printed.String(), p.logs.text())
 	}
 	// Escalation stops: runs go on every second, the second step (Bob, a minute after the first)

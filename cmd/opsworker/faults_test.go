@@ -218,20 +218,21 @@ func TestBackendsTerminatedAtRandom(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// killOne waits for the run to be at work (a backend of it holds the job lock), then, after a
-	// random moment, terminates a random backend of the run at work: its lock holder or a batch's
-	// connection (not an idle one of the pool, whose loss the run would not notice).
+	// killOne waits for the run to be at work (a backend of it reads or writes alerts: not the
+	// migration's or the schema check's start-up queries), then, after a random moment, terminates
+	// a random backend of the run at work: its lock holder or a batch's connection (not an idle one
+	// of the pool, whose loss the run would not notice).
 	killOne := func(ctx context.Context) int {
 		for ctx.Err() == nil {
 			var k int
 			_ = pool.QueryRow(ctx, `select count(*) from pg_stat_activity a where datname = $1
-				and application_name like 'opsworker %' and exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory')`, dbName).Scan(&k)
+				and application_name like 'opsworker %' and state in ('active', 'idle in transaction') and query ilike '%alerts%'`, dbName).Scan(&k)
 			if k > 0 {
 				break
 			}
 			time.Sleep(5 * time.Millisecond) // the fault's schedule, not a wait for an outcome
 		}
-		time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(50)) * time.Millisecond)
 		var k int
 		_ = pool.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from (
 			select pid from pg_stat_activity a where datname = $1 and application_name like 'opsworker %'
