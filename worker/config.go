@@ -197,6 +197,14 @@ func deliveryOptions(e Env) (delivery.Options, error) {
 	if o.AllowNetworks, err = delivery.ParseNetworks(e.DeliveryAllowNetworks); err != nil {
 		return o, err
 	}
+	for _, n := range o.AllowNetworks {
+		// A network this wide is not an exception but the end of the guard: 0.0.0.0/0 lets a
+		// webhook reach loopback, every private network and the cloud's metadata address.
+		if bits := n.Prefix.Bits(); (n.Prefix.Addr().Is4() && bits < 8) || (!n.Prefix.Addr().Is4() && bits < 16) {
+			return o, setting.Errorf("DELIVERY_ALLOW_NETWORKS", e.DeliveryAllowNetworks,
+				"%s covers public address space wholesale (it would let webhooks reach every address, cloud metadata included): name the networks your receivers are in, such as 10.0.0.0/8", n.Prefix)
+		}
+	}
 	if o.SMTP, err = delivery.ParseSMTPURL(e.SMTPURL); err != nil {
 		return o, &setting.Error{Name: "SMTP_URL", Value: redact.ConnString(e.SMTPURL), Reason: err.Error()}
 	}

@@ -40,6 +40,8 @@ func TestBadConfigurationStopsStartUp(t *testing.T) {
 		{"DELIVERY_TIMEOUT", "1h", "at most 5m"},
 		{"DELIVERY_ALLOW_NETWORKS", "10.0.0.0/33", "not a prefix length"},
 		{"DELIVERY_ALLOW_NETWORKS", "10.0.0.0/8,intranet", "not an IP address"},
+		{"DELIVERY_ALLOW_NETWORKS", "0.0.0.0/0", "covers public address space wholesale"},
+		{"DELIVERY_ALLOW_NETWORKS", "10.0.0.0/8,::/0", "covers public address space wholesale"},
 		{"SMTP_URL", "ftp://mail.example.com", "want smtp://"},
 		{"SMTP_URL", "smtp://u:hunter2@mail.example.com:notaport", "not a URL"},
 		{"SMTP_URL", "smtps://u:hunter2@mail.example.com?tls=none", "contradicts"},
