@@ -104,6 +104,18 @@ func (j *jsonLines) waitFor(t *testing.T, msg string, match func(map[string]any)
 	}
 }
 
+// next waits for the next log line, at most 60 s.
+func (j *jsonLines) next(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case m := <-j.lines:
+		return m
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no log line within 60s; log so far:\n%s", j.text())
+		return nil
+	}
+}
+
 func (j *jsonLines) text() string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
