@@ -17,7 +17,7 @@ import (
 func TestReportsStayInsideTheSupportedRange(t *testing.T) {
 	f := newFixture(t)
 	f.tenant("late", "UTC")
-	f.tenant("early", "Asia/Tokyo") // its 1970-01-01 starts at 1969-12-31T15:00:00Z
+	f.tenant("early", "Asia/Tokyo")                // its 1970-01-01 starts at 1969-12-31T15:00:00Z
 	f.exec(`update tenants set created_at = null`) // tenants of unknown age: every day is theirs
 	alice := f.responder("late", "Alice")
 	s := f.schedule("late", "Primary", "UTC")
