@@ -79,7 +79,7 @@ if [ "${PG_CPU:-}" = 1 ]; then
   pgcpu() { # CPU time the server has used, in clock ticks
     local t=0 p f
     for p in $pm $(ps -o pid= --ppid "$pm"); do
-      read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+      { read -r -a f < "/proc/$p/stat"; } 2>/dev/null || continue
       t=$((t + f[13] + f[14]))
       [ "$p" = "$pm" ] && t=$((t + f[15] + f[16]))
     done

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opsworker/opsworker/delivery"
+	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/escalation"
 )
 
@@ -74,49 +75,66 @@ func floorTask(b *testing.B, f *fixture, opts escalation.Options) (*escalation.T
 
 // BenchmarkEscalateFloorShape: one run over ESCALATION_BENCH_ALERTS due alerts (default 10,000)
 // on bench/escalation-floor.sh's data, writing what `opsworker run escalation` writes (pages,
-// events, alert updates, deliveries and their River jobs), without the process's start. For
-// profiles:
+// events, alert updates, deliveries and their River jobs), without the process's start. Each
+// iteration runs on a database seeded afresh (untimed), as the floor script's rounds do.
+// ESCALATION_BENCH_REPLICAS=k runs k tasks at once, each on its own pool, as k replicas would;
+// ESCALATION_BENCH_BATCH and ESCALATION_BENCH_WORKERS set the options (0: defaults). For profiles:
 //
 //	ESCALATION_BENCH_ALERTS=50000 go test -run='^$' -bench=FloorShape -benchtime=1x -cpuprofile cpu.out ./tasks/escalation/
 //
-// ESCALATION_BENCH_TRACE=1 logs the time spent in each statement, as the client saw it.
+// ESCALATION_BENCH_TRACE=1 logs the time spent in each statement, as the client saw it;
+// ESCALATION_BENCH_PG_CPU=1 reports the server's CPU time per run (see cpuMeter).
 func BenchmarkEscalateFloorShape(b *testing.B) {
 	n := benchAlerts(b)
-	f := newFixture(b)
-	f.seedFloorShape(n)
-	size := 0
-	if s := os.Getenv("ESCALATION_BENCH_BATCH"); s != "" {
-		size, _ = strconv.Atoi(s)
+	env := func(name string) int {
+		v, _ := strconv.Atoi(os.Getenv(name))
+		return v
 	}
-	task, st := floorTask(b, f, escalation.Options{BatchSize: size})
-	cpu := newCPUMeter(b, f)
+	opts := escalation.Options{BatchSize: env("ESCALATION_BENCH_BATCH"), Workers: env("ESCALATION_BENCH_WORKERS")}
+	replicas := max(1, env("ESCALATION_BENCH_REPLICAS"))
 	var elapsed time.Duration
-	for i := 0; b.Loop(); i++ {
-		if i > 0 {
-			b.StopTimer()
-			f.exec(`truncate deliveries, notifications, alert_events, river_job`)
-			f.exec(`update alerts set escalation_step = null, escalation_loop = 0, escalation_pass = 0,
-			        escalated_policy_id = null, last_escalated_at = null, next_escalation_at = $1`, t0)
-			f.exec(`vacuum analyze`)
-			st.reset()
-			b.StartTimer()
+	var cpu *cpuMeter
+	var st *statementTimes
+	for b.Loop() {
+		b.StopTimer()
+		f := newFixture(b)
+		f.seedFloorShape(n)
+		tasks := make([]*escalation.Task, replicas)
+		for i := range tasks {
+			tasks[i], st = floorTask(b, f, opts)
 		}
+		if cpu == nil {
+			cpu = newCPUMeter(b, f)
+		}
+		b.StartTimer()
 		start := time.Now()
 		cpu.start()
-		s, err := task.Run(f.ctx, t0.Add(10*time.Second))
+		sums := make([]scheduler.Summary, replicas)
+		errs := make([]error, replicas)
+		var wg sync.WaitGroup
+		for i, task := range tasks {
+			wg.Go(func() { sums[i], errs[i] = task.Run(f.ctx, t0.Add(10*time.Second)) })
+		}
+		wg.Wait()
 		cpu.stop()
 		elapsed += time.Since(start)
-		if err != nil {
-			b.Fatal(err)
+		escalated, pages, deliveries := 0, 0, 0
+		for i := range sums {
+			if errs[i] != nil {
+				b.Fatal(errs[i])
+			}
+			escalated += sums[i]["alerts_escalated"].(int)
+			pages += sums[i]["pages"].(int)
+			deliveries += sums[i]["deliveries"].(int)
 		}
-		if s["alerts_escalated"] != n || s["pages"] != 2*n || s["deliveries"] != 2*n {
-			b.Fatalf("summary %v, want %d alerts escalated with 2 pages and 2 deliveries each", s, n)
+		if escalated != n || pages != 2*n || deliveries != 2*n {
+			b.Fatalf("summaries %v, want %d alerts escalated with 2 pages and 2 deliveries each", sums, n)
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), "alerts/s")
 	cpu.report(b)
 	if os.Getenv("ESCALATION_BENCH_TRACE") == "1" {
-		b.Logf("statements of the last run (client-side wall time):\n%s", st)
+		b.Logf("statements of the last run of the last replica (client-side wall time):\n%s", st)
 	}
 }
 
@@ -200,10 +218,10 @@ func (s *statementTimes) String() string {
 // children and the backends it reaped. CPU time is far less sensitive to a busy machine than wall
 // time; the server's is only meaningful for a server of one's own on this machine.
 type cpuMeter struct {
-	postmaster        int
-	self, server, run time.Duration // accumulated
-	selfAt, serverAt  time.Duration
-	runs              int
+	postmaster       int
+	self, server     time.Duration // accumulated
+	selfAt, serverAt time.Duration
+	runs             int
 }
 
 func newCPUMeter(b *testing.B, f *fixture) *cpuMeter {
