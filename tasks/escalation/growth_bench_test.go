@@ -74,7 +74,7 @@ func BenchmarkEscalateAsHistoryGrows(b *testing.B) {
 	plans := &planLog{}
 	sched, task := growthTask(b, grown, plans)
 	now := t0.Add(10 * time.Second)
-	if run, err := sched.RunNow(grown.ctx, task, now.Add(-time.Minute)); err != nil || run.Summary["alerts_escalated"] != growthDue {
+	if run, err := sched.RunNow(grown.ctx, task, now); err != nil || run.Summary["alerts_escalated"] != growthDue {
 		b.Fatalf("run %+v: %v", run, err)
 	}
 	plans.check(b, scale >= 1)

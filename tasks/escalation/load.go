@@ -31,14 +31,26 @@ func newRunCache() *runCache {
 // transaction, and decides each alert once on the way: first the policies (with their steps and
 // targets) and tenants, which decide reads; then what those decisions need, as the planner names
 // it (needsOf): the schedules their steps page (oncall.LoadMany, see resolveSchedules), and the
-// pages the outbox already holds for their steps. A batch costs at most three round trips of
-// loading (the policies and tenants in one, the schedules' five queries, the pages), and a
-// batch whose policies, tenants and schedules the run has seen costs one.
+// pages the outbox already holds for their steps. A batch whose policies, tenants and schedules
+// the run has seen costs one round trip of loading (the pages); the run's first batches add one
+// for the policies and tenants and oncall.LoadMany's for the schedules.
 //
 // The run's cache is held while the batch reads from it and adds to it, so that a worker
 // waits for what another is loading rather than loading it again (those reads take no row lock,
 // so they never wait for another worker's batch).
 func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, cache *runCache) ([]decision, *batchData, error) {
+	decisions, data, need, err := loadCached(ctx, tx, alerts, now, cache)
+	if err != nil {
+		return nil, nil, err
+	}
+	if data.paged, err = loadPaged(ctx, tx, need); err != nil {
+		return nil, nil, err
+	}
+	return decisions, data, nil
+}
+
+// loadCached is load but for the pages, with the run's cache held.
+func loadCached(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, cache *runCache) ([]decision, *batchData, needs, error) {
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
 	var policyIDs []int64
@@ -63,7 +75,7 @@ func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, cach
 		}
 	}
 	if err := loadPoliciesAndTenants(ctx, tx, policyIDs, tenantIDs, cache); err != nil {
-		return nil, nil, err
+		return nil, nil, needs{}, err
 	}
 	for _, id := range policyIDs {
 		data.policies[id] = cache.policies[id]
@@ -77,16 +89,12 @@ func load(ctx context.Context, tx pgx.Tx, alerts []dueAlert, now time.Time, cach
 	}
 	need := needsOf(decisions)
 	if _, err := resolveSchedules(ctx, tx, need.Schedules, now, cache.onCall); err != nil {
-		return nil, nil, err
+		return nil, nil, needs{}, err
 	}
 	for _, id := range need.Schedules {
 		data.onCall[id] = cache.onCall[id]
 	}
-	var err error
-	if data.paged, err = loadPaged(ctx, tx, need); err != nil {
-		return nil, nil, err
-	}
-	return decisions, data, nil
+	return decisions, data, need, nil
 }
 
 // The statements loadPoliciesAndTenants sends together, in one round trip.
