@@ -60,6 +60,15 @@ func floorTask(b *testing.B, f *fixture, opts escalation.Options) (*escalation.T
 	if os.Getenv("ESCALATION_BENCH_TRACE") == "1" {
 		cfg.ConnConfig.Tracer = st
 	}
+	pool, enq := deliveringPool(b, cfg)
+	opts.Deliveries = enq
+	return escalation.New(pool, opts), st
+}
+
+// deliveringPool returns a pool made with cfg, closed when b ends, and an Enqueuer queuing
+// deliveries through an insert-only River client on it, as `opsworker run` has.
+func deliveringPool(b *testing.B, cfg *pgxpool.Config) (*pgxpool.Pool, *delivery.Enqueuer) {
+	b.Helper()
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -69,8 +78,7 @@ func floorTask(b *testing.B, f *fixture, opts escalation.Options) (*escalation.T
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts.Deliveries = delivery.NewEnqueuer(client, 10)
-	return escalation.New(pool, opts), st
+	return pool, delivery.NewEnqueuer(client, 10)
 }
 
 // BenchmarkEscalateFloorShape: one run over ESCALATION_BENCH_ALERTS due alerts (default 10,000)

@@ -15,9 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
 	"github.com/opsworker/opsworker/tasks/escalation"
 )
@@ -187,20 +185,12 @@ func growthTask(b *testing.B, f *fixture, plans *planLog) (*scheduler.Scheduler,
 			return err
 		}
 	}
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
-	client, err := delivery.NewClient(pool, delivery.ClientOptions{MaxAttempts: 10})
-	if err != nil {
-		b.Fatal(err)
-	}
+	pool, enq := deliveringPool(b, cfg)
 	// Runs are kept a year and more, so that the history's year of runs stays (the default, 30
 	// days, would prune it at the first run).
 	sched := scheduler.New(pool, scheduler.Options{Instance: "bench", Timeout: time.Minute, Retention: 400 * 24 * time.Hour,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	return sched, escalation.New(pool, escalation.Options{Deliveries: delivery.NewEnqueuer(client, 10)})
+	return sched, escalation.New(pool, escalation.Options{Deliveries: enq})
 }
 
 // planLog collects the plans auto_explain sends as notices.

@@ -173,13 +173,7 @@ func (f *fixture) seedTenants(zones []string, alerts int) {
 		cross join lateral (select array_agg(id order by id) ids from responders where tenant_id = s.tenant_id) r
 		cross join generate_series(0, 19) k
 		order by s.id, k`, t0)
-	f.exec(`insert into escalation_policies (tenant_id, name, repeat_count) select id, 'policy', 0 from tenants order by id`)
-	f.exec(`insert into escalation_steps (policy_id, position, delay_minutes) select id, 0, 5 from escalation_policies`)
-	f.exec(`
-		insert into escalation_step_targets (policy_id, position, schedule_id, responder_id)
-		select p.id, 0, s.id, null from escalation_policies p join oncall_schedules s using (tenant_id)
-		union all
-		select p.id, 0, null, r.id from escalation_policies p join responders r using (tenant_id) where r.name = 'r7'`)
+	f.seedPolicies()
 	f.exec(`
 		insert into alerts (tenant_id, source, summary, escalation_policy_id, created_at, next_escalation_at)
 		select p.tenant_id, 'bench', 'alert ' || g, p.id, $1, $1
@@ -384,6 +378,13 @@ func (f *fixture) seedRandomTenants(seed uint64, zones []string) []string {
 		from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
 		     u(schedule_id, responder_id, replaces, starts, ends, created)`,
 		o.schedules, o.responders, o.replaces, o.starts, o.ends, o.created)
+	f.seedPolicies()
+	return tenants
+}
+
+// seedPolicies gives every tenant a policy whose step 0 pages its schedule and its responder r7.
+func (f *fixture) seedPolicies() {
+	f.t.Helper()
 	f.exec(`insert into escalation_policies (tenant_id, name, repeat_count) select id, 'policy', 0 from tenants order by id`)
 	f.exec(`insert into escalation_steps (policy_id, position, delay_minutes) select id, 0, 5 from escalation_policies`)
 	f.exec(`
@@ -391,7 +392,6 @@ func (f *fixture) seedRandomTenants(seed uint64, zones []string) []string {
 		select p.id, 0, s.id, null from escalation_policies p join oncall_schedules s using (tenant_id)
 		union all
 		select p.id, 0, null, r.id from escalation_policies p join responders r using (tenant_id) where r.name = 'r7'`)
-	return tenants
 }
 
 // seedAlerts adds alerts due at t0, dealt over tenants in id order, and vacuums.

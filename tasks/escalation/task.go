@@ -54,7 +54,9 @@ type Options struct {
 	// DefaultBatchSize.
 	BatchSize int
 	// Workers is the number of batches a run keeps in flight at once, each in its own
-	// transaction on its own pool connection, 1 to MaxWorkers; 0: DefaultWorkers.
+	// transaction on its own pool connection, 1 to MaxWorkers; 0: DefaultWorkers. A run holds
+	// Workers connections besides the scheduler's lock connection; with fewer free in the pool,
+	// the batches wait their turn.
 	Workers int
 	// Deliveries queues each page's deliveries in the page's transaction; nil: pages are only
 	// written to the outbox (tests of escalation alone).
