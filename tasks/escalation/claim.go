@@ -38,25 +38,25 @@ order by next_escalation_at, id
 limit $2
 for update skip locked`
 
-// claim returns up to limit due alerts at now, locked until tx ends. When *oldest is zero it
-// sets it to the first alert's next_escalation_at: in claim order, the run's first claim finds
-// the oldest due alert, which is what the escalation lag gauge reports, at no extra cost.
-func claim(ctx context.Context, tx pgx.Tx, now time.Time, limit int, oldest *time.Time) ([]dueAlert, error) {
+// claim returns up to limit due alerts at now, locked until tx ends, and when the first of them
+// was due (zero: none is due): in claim order, the run's first claim finds the oldest due alert,
+// which is what the escalation lag gauge reports, at no extra cost.
+func claim(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]dueAlert, time.Time, error) {
 	rows, err := tx.Query(ctx, claimSQL, planMode, now, limit, vocab.AlertTriggered)
 	if err != nil {
-		return nil, fmt.Errorf("claim due alerts: %w", err)
+		return nil, time.Time{}, fmt.Errorf("claim due alerts: %w", err)
 	}
+	var first, due time.Time
 	alerts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dueAlert, error) {
 		var a dueAlert
-		var due time.Time
 		err := row.Scan(&a.ID, &a.TenantID, &a.PolicyID, &a.Step, &a.Loop, &a.Pass, &a.EscalatedPolicyID, &a.Rewound, &due)
-		if err == nil && oldest.IsZero() {
-			*oldest = due
+		if first.IsZero() {
+			first = due
 		}
 		return a, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim due alerts: %w", err)
+		return nil, time.Time{}, fmt.Errorf("claim due alerts: %w", err)
 	}
-	return alerts, nil
+	return alerts, first, nil
 }

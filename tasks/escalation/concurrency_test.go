@@ -218,3 +218,46 @@ func TestOnlyTheFirstBatchStartsNearTheDeadline(t *testing.T) {
 	wantSummary(t, s2, map[string]int{"alerts_escalated": n - batch})
 	wantEachOnce(t, f, n, s, s2)
 }
+
+// A run's workers share its alerts as replicas do: each step is paged once, the batches add up,
+// and a run cancelled while several batches are in flight keeps exactly the committed ones.
+func TestWorkersPageEachStepOnce(t *testing.T) {
+	t.Parallel()
+	const n, batch = 1000, 25
+	f := newFixture(t)
+	newCrowd(t, f, n)
+	task := escalation.New(f.pool, escalation.Options{BatchSize: batch, Workers: 4})
+	s := f.run(task, t0)
+	wantSummary(t, s, map[string]int{"alerts_escalated": n, "batches": n / batch})
+	wantEachOnce(t, f, n, s)
+}
+
+func TestWorkersCancelledMidRun(t *testing.T) {
+	t.Parallel()
+	const n, batch = 600, 25
+	f := newFixture(t)
+	newCrowd(t, f, n)
+	task, hook := interruptible(t, f, escalation.Options{BatchSize: batch, Workers: 3})
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	hook.set(func(_ context.Context, p string, n int) {
+		if p == claimed && n >= 8 { // batches run together: their numbers are seen out of order
+			cancel()
+		}
+	})
+	s, err := task.Run(ctx, t0)
+	if !isCancel(err) {
+		t.Fatalf("run: %v, want a cancellation", err)
+	}
+	committed := s["alerts_escalated"].(int)
+	if committed == 0 || committed >= n || committed%batch != 0 {
+		t.Fatalf("summary %v: want some whole batches committed", s)
+	}
+	if got := f.count(`select count(*) from alerts where escalation_step is not null`); got != committed {
+		t.Fatalf("%d alerts escalated, the summary says %d", got, committed)
+	}
+	hook.set(nil)
+	s2 := f.run(task, t0)
+	wantSummary(t, s2, map[string]int{"alerts_escalated": n - committed})
+	wantEachOnce(t, f, n, s, s2)
+}

@@ -10,6 +10,9 @@ const ClaimSQL = claimSQL
 // AckTimeoutSQL is the ack timeout pass, the first statement of every run.
 const AckTimeoutSQL = ackTimeoutSQL
 
+// WriteSQL is the batch's write, its last statement before the deliveries and the commit.
+const WriteSQL = writeSQL
+
 // PlanMode is how the claim and the ack timeout pass are executed.
 const PlanMode = planMode
 

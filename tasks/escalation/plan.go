@@ -95,16 +95,16 @@ type onCall struct {
 	Problems []string
 }
 
-// batchData is everything a batch's decisions and plans read, loaded once per batch: policies
-// and tenants first (what decide reads), then what the decisions need (see needsOf): the
-// schedules their steps page and the pages the outbox already holds for those steps.
+// batchData is everything a batch's decisions and plans read: the policies, tenants and
+// schedules' answers its alerts need (from the run's cache, see load), and the pages the outbox
+// already holds for the steps decided.
 type batchData struct {
-	policies map[int64]*policy
-	tenants  map[string]bool // tenants that exist
+	policies map[int64]*policy // by id; nil: not found
+	tenants  map[string]bool   // by id; false: not found
 	onCall   map[int64]onCall
-	// paged holds, per alert, the responders the outbox already has a page for at the step
-	// decided for the alert (same pass, loop and position): only when another service moved
-	// escalation_step or escalation_loop back by hand.
+	// paged holds, per alert of the batch, the responders the outbox already has a page for at
+	// the step decided for the alert (same pass, loop and position): only when another service
+	// moved escalation_step or escalation_loop back by hand.
 	paged map[int64]map[int64]bool
 }
 

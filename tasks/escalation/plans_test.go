@@ -55,7 +55,7 @@ func TestClaimAndAckPassUseTheirPartialIndexes(t *testing.T) {
 	if err := pool.Ping(tm.ctx); err != nil {
 		t.Skipf("auto_explain is not available: %v", err)
 	}
-	task := escalation.New(pool, escalation.Options{BatchSize: 1})
+	task := escalation.New(pool, escalation.Options{BatchSize: 1, Workers: 1})
 	for i := range 8 {
 		s := tm.run(task, t0.Add(minutes(i)))
 		wantSummary(t, s, map[string]int{"alerts_escalated": 3})

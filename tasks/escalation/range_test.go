@@ -76,10 +76,19 @@ func TestOptions(t *testing.T) {
 	if got := (escalation.Options{}).WithDefaults(); got.BatchSize != escalation.DefaultBatchSize || got.Validate() != nil {
 		t.Fatalf("defaults %+v: %v", got, got.Validate())
 	}
+	if got := (escalation.Options{}).WithDefaults(); got.Workers != escalation.DefaultWorkers {
+		t.Fatalf("defaults %+v", got)
+	}
 	for _, n := range []int{-1, escalation.MaxBatchSize + 1} {
 		err := escalation.Options{BatchSize: n}.WithDefaults().Validate()
-		if want := fmt.Sprintf("escalation: BatchSize %d: want 1 to 10000 (0: 500)", n); err == nil || err.Error() != want {
+		if want := fmt.Sprintf("escalation: BatchSize %d: want 1 to 10000 (0: %d)", n, escalation.DefaultBatchSize); err == nil || err.Error() != want {
 			t.Fatalf("BatchSize %d: %v, want %s", n, err, want)
+		}
+	}
+	for _, n := range []int{-1, escalation.MaxWorkers + 1} {
+		err := escalation.Options{Workers: n}.WithDefaults().Validate()
+		if want := fmt.Sprintf("escalation: Workers %d: want 1 to 16 (0: 2)", n); err == nil || err.Error() != want {
+			t.Fatalf("Workers %d: %v, want %s", n, err, want)
 		}
 	}
 }

@@ -17,7 +17,7 @@ type counts struct {
 
 // countBatch counts a committed batch: pages are the notifications actually inserted, and an
 // alert counts as escalated only when its step paged someone.
-func countBatch(outcomes []outcome, pages []insertedPage, enq delivery.Enqueued) counts {
+func countBatch(outcomes []outcome, pages []int64, enq delivery.Enqueued) counts {
 	c := counts{pages: len(pages), batches: 1, deliveries: enq.Deliveries, noContactMethod: len(enq.NoContact)}
 	for _, o := range outcomes {
 		switch o.Kind {
