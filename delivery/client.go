@@ -25,6 +25,10 @@ type ClientOptions struct {
 	MaxAttempts int
 	// Timeout is one attempt's send deadline (DELIVERY_TIMEOUT).
 	Timeout time.Duration
+	// Retention is how long River keeps finished jobs; RetentionWorker prunes finished
+	// deliveries (hourly, on the leader), when the client works the queue.
+	Retention       RetentionOptions
+	RetentionWorker *RetentionWorker
 	// StopTimeout is how long a stop lets running attempts finish before cancelling their
 	// contexts (River's SoftStopTimeout); zero: they are waited for.
 	StopTimeout time.Duration
@@ -70,6 +74,13 @@ func NewClient(pool *pgxpool.Pool, o ClientOptions) (*river.Client[pgx.Tx], erro
 		if err := river.AddWorkerSafely(workers, o.Worker); err != nil {
 			return nil, err
 		}
+		if o.RetentionWorker != nil {
+			if err := river.AddWorkerSafely(workers, o.RetentionWorker); err != nil {
+				return nil, err
+			}
+			cfg.PeriodicJobs = []*river.PeriodicJob{RetentionJob()}
+		}
+		o.Retention.WithDefaults().Apply(cfg)
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}}
 		cfg.FetchCooldown = 5 * time.Millisecond

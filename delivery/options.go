@@ -56,6 +56,9 @@ type Options struct {
 	// peer rather than failed (see "Refusals while the fleet disagrees" in peers.go). nil: the
 	// fleet agrees, and refusals are final at once.
 	PeersDisagree func(ctx context.Context) bool
+	// Retention is how long finished deliveries and River's finished jobs are kept
+	// (DELIVERY_RETENTION, DELIVERY_JOB_RETENTION); see RetentionOptions.
+	Retention RetentionOptions
 	// Registerer receives the delivery series; nil: not exposed.
 	Registerer prometheus.Registerer
 	// Logger receives the workers' and River's lines; default slog.Default().
@@ -91,6 +94,7 @@ func (o Options) WithDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Retention = o.Retention.WithDefaults()
 	return o
 }
 
@@ -111,6 +115,9 @@ func (o Options) Validate() error {
 		return setting.Errorf("DELIVERY_SLOW_LANE", o.SlowLane, "must be a whole number from 1 up to DELIVERY_WORKERS (%d)", max(o.Workers, 1))
 	case o.StopTimeout <= 0:
 		return setting.Errorf("SHUTDOWN_TIMEOUT", o.StopTimeout, "must be a positive duration, such as 30s")
+	}
+	if err := o.Retention.Validate(); err != nil {
+		return err
 	}
 	if _, err := mail.ParseAddress(o.From); err != nil {
 		return setting.Errorf("SMTP_FROM", o.From, "not an e-mail address such as opsworker@example.com")

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 
+	"github.com/opsworker/opsworker/setting"
 	"github.com/opsworker/opsworker/vocab"
 )
 
@@ -70,10 +71,10 @@ func (o RetentionOptions) WithDefaults() RetentionOptions {
 // range, or nil.
 func (o RetentionOptions) Validate() error {
 	if o.Deliveries < MinDeliveryRetention || o.Deliveries > MaxRetention {
-		return fmt.Errorf("delivery: retention of deliveries %s: want %s to %s", o.Deliveries, MinDeliveryRetention, MaxRetention)
+		return setting.Errorf("DELIVERY_RETENTION", o.Deliveries, "must be a duration from %s to %s, such as 2160h (90 days)", MinDeliveryRetention, MaxRetention)
 	}
 	if o.Jobs < MinJobRetention || o.Jobs > MaxRetention {
-		return fmt.Errorf("delivery: retention of jobs %s: want %s to %s", o.Jobs, MinJobRetention, MaxRetention)
+		return setting.Errorf("DELIVERY_JOB_RETENTION", o.Jobs, "must be a duration from %s to %s, such as 24h", MinJobRetention, MaxRetention)
 	}
 	return nil
 }

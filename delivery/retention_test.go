@@ -86,8 +86,8 @@ func TestRetentionOptions(t *testing.T) {
 		o    delivery.RetentionOptions
 		want string
 	}{
-		{delivery.RetentionOptions{Deliveries: time.Hour}, "delivery: retention of deliveries 1h0m0s: want 24h0m0s to 87840h0m0s"},
-		{delivery.RetentionOptions{Jobs: time.Second}, "delivery: retention of jobs 1s: want 1m0s to 87840h0m0s"},
+		{delivery.RetentionOptions{Deliveries: time.Hour}, `configuration: DELIVERY_RETENTION="1h0m0s": must be a duration from 24h0m0s to 87840h0m0s, such as 2160h (90 days)`},
+		{delivery.RetentionOptions{Jobs: time.Second}, `configuration: DELIVERY_JOB_RETENTION="1s": must be a duration from 1m0s to 87840h0m0s, such as 24h`},
 	} {
 		if err := c.o.WithDefaults().Validate(); err == nil || err.Error() != c.want {
 			t.Fatalf("%+v: %v, want %s", c.o, err, c.want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,7 +26,8 @@ func New(pool *pgxpool.Pool, o Options) (*Service, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	co := ClientOptions{MaxAttempts: o.MaxAttempts, Timeout: o.Timeout, StopTimeout: o.StopTimeout, Logger: o.Logger}
+	co := ClientOptions{MaxAttempts: o.MaxAttempts, Timeout: o.Timeout, StopTimeout: o.StopTimeout, Logger: o.Logger,
+		Retention: o.Retention, RetentionWorker: NewRetentionWorker(pool, o.Retention, time.Now)}
 	if o.Workers > 0 {
 		dest := NewDestinations(o.AllowNetworks, o.Timeout)
 		co.Workers = o.Workers

@@ -47,6 +47,8 @@ type Env struct {
 	DeliveryAllowNetworks string        `envconfig:"DELIVERY_ALLOW_NETWORKS" default:"" desc:"CIDRs (with optional ports: 127.0.0.1/32:8090) webhook and Slack addresses may resolve to besides public ones; plain http only there"`
 	DeliveryPerHost       int           `envconfig:"DELIVERY_PER_HOST" default:"4" desc:"attempts at once to one destination that has not answered yet or is slow"`
 	DeliverySlowAfter     time.Duration `envconfig:"DELIVERY_SLOW_AFTER" default:"1s" desc:"how long an attempt may wait for its answer before its destination counts as slow"`
+	DeliveryRetention     time.Duration `envconfig:"DELIVERY_RETENTION" default:"2160h" desc:"how long finished deliveries are kept (longer than REPORT_CATCHUP_DAYS)"`
+	DeliveryJobRetention  time.Duration `envconfig:"DELIVERY_JOB_RETENTION" default:"24h" desc:"how long the delivery queue's finished River jobs are kept"`
 	DeliverySlowLane      string        `envconfig:"DELIVERY_SLOW_LANE" default:"" desc:"attempts that may wait on slow destinations at once; empty: half of DELIVERY_WORKERS, rounded up"`
 	SMTPURL               string        `envconfig:"SMTP_URL" default:"" desc:"smtp://[user:pass@]host:port (STARTTLS) or smtps://...; ?tls=opportunistic|none; empty: e-mail deliveries fail (no_smtp)"`
 	SMTPFrom              string        `envconfig:"SMTP_FROM" default:"opsworker@localhost" desc:"sender address of page e-mails"`
@@ -185,7 +187,13 @@ func LoadConfig(now time.Time) (*Config, error) {
 // deliveryOptions builds and validates delivery's options from the environment.
 func deliveryOptions(e Env) (delivery.Options, error) {
 	o := delivery.Options{Workers: e.DeliveryWorkers, MaxAttempts: e.DeliveryMaxAttempts, Timeout: e.DeliveryTimeout,
-		PerHost: e.DeliveryPerHost, SlowAfter: e.DeliverySlowAfter, From: e.SMTPFrom, StopTimeout: e.ShutdownTimeout}
+		PerHost: e.DeliveryPerHost, SlowAfter: e.DeliverySlowAfter, From: e.SMTPFrom, StopTimeout: e.ShutdownTimeout,
+		Retention: delivery.RetentionOptions{Deliveries: e.DeliveryRetention, Jobs: e.DeliveryJobRetention}}
+	// A late report counts its day's deliveries: they must outlive the catch-up.
+	if catchup := time.Duration(e.ReportCatchupDays+2) * 24 * time.Hour; e.DeliveryRetention > 0 && e.DeliveryRetention < catchup {
+		return o, setting.Errorf("DELIVERY_RETENTION", e.DeliveryRetention,
+			"must be longer than REPORT_CATCHUP_DAYS (%d days) and two more, or a late report counts deliveries that are gone: at least %s", e.ReportCatchupDays, catchup)
+	}
 	if v := strings.TrimSpace(e.DeliverySlowLane); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -212,6 +220,7 @@ func deliveryOptions(e Env) (delivery.Options, error) {
 	// where a zero is a mistake (DELIVERY_MAX_ATTEMPTS=0), not "the default".
 	d := o.WithDefaults()
 	d.MaxAttempts, d.Timeout, d.PerHost, d.SlowAfter = o.MaxAttempts, o.Timeout, o.PerHost, o.SlowAfter
+	d.Retention = o.Retention
 	if err := d.Validate(); err != nil {
 		return o, err
 	}

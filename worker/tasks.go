@@ -49,7 +49,7 @@ type Deps struct {
 // Tasks is the registry, in the order tasks are shown.
 var Tasks = []Task{
 	{
-		Name: "escalation", Variable: "ESCALATION_SCHEDULE", Default: "@every 1m", Conns: 2,
+		Name: "escalation", Variable: "ESCALATION_SCHEDULE", Default: "@every 1m", Conns: 1 + escalation.DefaultWorkers,
 		Summary:     "page whoever is on call for every due, unacknowledged alert, one step per alert",
 		WakeChannel: "opsworker_escalation", // sql/migrations/00008_wakeups.sql
 		New: func(d Deps) scheduler.Job {
