@@ -429,11 +429,15 @@ func (s *Scheduler) notStarted(parent context.Context, log *slog.Logger, run Run
 	return run, err
 }
 
-// summaryAttr renders a summary as a group with sorted keys: an object in JSON, and
-// summary.pages=3 summary.alerts_escalated=2 ... in text.
+// summaryAttr renders a summary's non-zero entries as a group with sorted keys: an object in
+// JSON, and summary.alerts_escalated=2 summary.pages=3 ... in text.
 func summaryAttr(s Summary) slog.Attr {
 	keys := make([]string, 0, len(s))
-	for k := range s {
+	for k, v := range s {
+		// A run's line names what it did: its zero counters are in job_runs.summary, not here.
+		if idle(nil, Summary{k: v}) && isNumber(v) {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -442,6 +446,15 @@ func summaryAttr(s Summary) slog.Attr {
 		args = append(args, k, s[k])
 	}
 	return slog.Group("summary", args...)
+}
+
+// isNumber reports whether v is one of the numbers a summary holds.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, float64:
+		return true
+	}
+	return false
 }
 
 // panicError is a recovered panic of a job, with the stack where it happened.
