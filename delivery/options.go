@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/action"
 	"github.com/opsworker/opsworker/setting"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	// peer rather than failed (see "Refusals while the fleet disagrees" in peers.go). nil: the
 	// fleet agrees, and refusals are final at once.
 	PeersDisagree func(ctx context.Context) bool
+	// Links signs the acknowledge and resolve links every page carries (PUBLIC_URL,
+	// ACTION_SECRET, ACTION_LINK_TTL: worker.Config.Links); nil: pages carry none.
+	Links *action.Signer
 	// Registerer receives the delivery series; nil: not exposed.
 	Registerer prometheus.Registerer
 	// Logger receives the workers' and River's lines; default slog.Default().
