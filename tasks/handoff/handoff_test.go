@@ -4,7 +4,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
 )
 
 // A daily Berlin rotation handing off at 09:00: the responder coming on is told the lead before
