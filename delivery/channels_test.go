@@ -26,6 +26,7 @@ import (
 
 	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/delivery"
+	"github.com/opsworker/opsworker/vocab"
 )
 
 // A Slack delivery posts an incoming-webhook message: a text line naming severity, summary,
@@ -328,9 +329,9 @@ func TestEmailSubject(t *testing.T) {
 		strings.Repeat("Festplatte voll — ディスクがいっぱいです ", 40),
 		"disk 95% full",
 	} {
-		p := &delivery.Page{DeliveryID: int64(i + 1), TenantID: "acme", Kind: "email", Address: "ann@acme.example",
-			Alert:     delivery.AlertInfo{ID: 7, Summary: summary, Source: "db-1", Severity: "critical", Status: "triggered", CreatedAt: t0},
-			Responder: delivery.Named{ID: 1, Name: "Ann"}, PagedAt: t0}
+		p := &delivery.Attempt{DeliveryID: int64(i + 1), TenantID: "acme", Kind: "email", Message: vocab.MessagePage, Address: "ann@acme.example",
+			Page: &delivery.Page{Alert: delivery.AlertInfo{ID: 7, Summary: summary, Source: "db-1", Severity: "critical", Status: "triggered", CreatedAt: t0},
+				Responder: delivery.Named{ID: 1, Name: "Ann"}, PagedAt: t0}}
 		if res := sender.Send(context.Background(), p, t0); res.Err != nil {
 			t.Fatalf("summary %d: %v", i, res.Err)
 		}

@@ -1,6 +1,8 @@
 // Package delivery sends pages to the responders' contact methods: a signed webhook (Standard
 // Webhooks), a Slack incoming webhook, or an e-mail. It is the delivery task of DESIGN.md: River
-// workers on queue "delivery", inside `opsworker serve`.
+// workers on queue "delivery", inside `opsworker serve`. Follow-ups and handoff notices are
+// messages like pages (deliveries.message), queued by their tasks with EnqueueMessages and sent
+// by the same workers; only a page is cancelled because its alert was acknowledged or resolved.
 //
 // A page (a notifications row) gets one deliveries row per enabled contact method of its
 // responder, and one River job per delivery, inserted by Enqueue in the transaction that inserts

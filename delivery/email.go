@@ -77,9 +77,11 @@ func ParseSMTPURL(raw string) (*SMTP, error) {
 	return s, nil
 }
 
-// Email sends the page as an e-mail through SMTP: subject "[severity] summary (alert id)", text
-// and HTML parts, a Message-ID stable per delivery (a retry is the same message), and
-// Auto-Submitted: auto-generated so that vacation responders stay quiet.
+// Email sends the message as an e-mail through SMTP: text and HTML parts, a Message-ID stable
+// per delivery (a retry is the same message), and Auto-Submitted: auto-generated so that
+// vacation responders stay quiet. A page's subject is "[severity] summary (alert id)" and its
+// body carries its action links; a follow-up replies in the thread of the page it follows up
+// (In-Reply-To and References, subject "Re: …"); a notice's subject is its sentence.
 type Email struct {
 	SMTP    *SMTP // nil: no SMTP_URL
 	From    string
@@ -87,7 +89,7 @@ type Email struct {
 }
 
 // Destination implements Sender: every e-mail goes to the SMTP server.
-func (e Email) Destination(*Page) string {
+func (e Email) Destination(*Attempt) string {
 	if e.SMTP == nil {
 		return ""
 	}
@@ -95,11 +97,11 @@ func (e Email) Destination(*Page) string {
 }
 
 // Send implements Sender.
-func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
+func (e Email) Send(ctx context.Context, a *Attempt, now time.Time) Result {
 	if e.SMTP == nil {
 		return permanent(vocab.ReasonNoSMTP, errors.New("SMTP_URL is not set"))
 	}
-	m, err := e.message(p, now)
+	m, err := e.message(a, now)
 	if err != nil {
 		return permanent(vocab.ReasonBadAddress, err)
 	}
@@ -133,33 +135,70 @@ func (e Email) Send(ctx context.Context, p *Page, now time.Time) Result {
 	return sent(0)
 }
 
-// message builds the e-mail of page p.
-func (e Email) message(p *Page, now time.Time) (*mail.Msg, error) {
+// message builds the e-mail of a.
+func (e Email) message(a *Attempt, now time.Time) (*mail.Msg, error) {
 	m := mail.NewMsg()
 	if err := m.From(e.From); err != nil {
 		return nil, fmt.Errorf("SMTP_FROM %q: %w", e.From, err)
 	}
-	if err := m.To(p.Address); err != nil {
-		return nil, fmt.Errorf("address %q: %w", p.Address, err)
+	if err := m.To(a.Address); err != nil {
+		return nil, fmt.Errorf("address %q: %w", a.Address, err)
 	}
-	setSubject(m, fmt.Sprintf("[%s] %s (alert %d)", headerText(p.Alert.Severity, 50), headerText(p.Alert.Summary, subjectSummaryMax), p.Alert.ID))
-	m.SetMessageIDWithValue(fmt.Sprintf("delivery-%d.%s", p.DeliveryID, domainOf(e.From)))
+	m.SetMessageIDWithValue(e.messageID(fmt.Sprintf("delivery-%d", a.DeliveryID)))
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetDateWithValue(now)
+	var subject string
 	var text, html strings.Builder
-	valid := *p // the bodies are UTF-8: a summary's invalid bytes become U+FFFD there too
-	valid.Alert.Summary = truncate(strings.ToValidUTF8(p.Alert.Summary, "\uFFFD"), bodySummaryMax)
-	valid.Alert.Source = strings.ToValidUTF8(p.Alert.Source, "\uFFFD")
-	if err := emailText.Execute(&text, &valid); err != nil {
+	var err error
+	switch {
+	case a.Followup != nil:
+		f := *a.Followup
+		f.Alert.Summary = truncate(strings.ToValidUTF8(f.Alert.Summary, "\uFFFD"), bodySummaryMax)
+		subject = "Re: " + pageSubject(a.Followup.Alert)
+		if a.Thread != "" {
+			ref := "<" + e.messageID(a.Thread) + ">"
+			m.SetGenHeader(mail.HeaderInReplyTo, ref)
+			m.SetGenHeader(mail.HeaderReferences, ref)
+		}
+		data := struct {
+			Text    string
+			Console string
+		}{Text: f.Text(a.Zone)}
+		if f.Links != nil {
+			data.Console = f.Links.Console
+		}
+		err = errors.Join(followupText.Execute(&text, data), followupHTML.Execute(&html, data))
+	case a.Notice != nil:
+		subject = headerText(a.Notice.Text(), subjectSummaryMax)
+		data := struct {
+			Text            string
+			OnCall, OffCall []Named
+		}{Text: a.Notice.Text(), OnCall: a.Notice.OnCall, OffCall: a.Notice.OffCall}
+		err = errors.Join(noticeText.Execute(&text, data), noticeHTML.Execute(&html, data))
+	default:
+		subject = pageSubject(a.Page.Alert)
+		valid := *a.Page // the bodies are UTF-8: a summary's invalid bytes become U+FFFD there too
+		valid.Alert.Summary = truncate(strings.ToValidUTF8(valid.Alert.Summary, "\uFFFD"), bodySummaryMax)
+		valid.Alert.Source = strings.ToValidUTF8(valid.Alert.Source, "\uFFFD")
+		err = errors.Join(emailText.Execute(&text, &valid), emailHTML.Execute(&html, &valid))
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := emailHTML.Execute(&html, &valid); err != nil {
-		return nil, err
-	}
+	setSubject(m, subject)
 	m.SetBodyString(mail.TypeTextPlain, text.String())
 	m.AddAlternativeString(mail.TypeTextHTML, html.String())
 	return m, nil
 }
+
+// pageSubject is the subject of a page of alert: "[severity] summary (alert id)".
+func pageSubject(alert AlertInfo) string {
+	return fmt.Sprintf("[%s] %s (alert %d)", headerText(alert.Severity, 50), headerText(alert.Summary, subjectSummaryMax), alert.ID)
+}
+
+// messageID is the Message-ID (without its angle brackets) of the message local names
+// ("delivery-12"): the same on every attempt, and known to the follow-ups that reply to it.
+func (e Email) messageID(local string) string { return local + "." + domainOf(e.From) }
 
 // subjectSummaryMax is the most characters of a summary in a subject: mail clients show far
 // fewer, and a summary may be a megabyte.
@@ -224,6 +263,9 @@ Severity:  {{.Alert.Severity}}
 Source:    {{.Alert.Source}}
 Alert:     {{.Alert.ID}} ({{.Alert.Status}}, created {{.Alert.CreatedAt.UTC.Format "2006-01-02 15:04:05 MST"}})
 Paged:     {{.Responder.Name}}, escalation step {{.Step}}, pass {{.Loop}}{{with .Schedule}}, on call for {{.Name}}{{end}}
+{{with .Links.Acknowledge}}
+Acknowledge: {{.}}{{end}}{{with .Links.Resolve}}
+Resolve:     {{.}}{{end}}
 `))
 
 var emailHTML = template.Must(template.New("html").Parse(`<!doctype html>
@@ -234,6 +276,35 @@ var emailHTML = template.Must(template.New("html").Parse(`<!doctype html>
 <tr><th align="left">Source</th><td>{{.Alert.Source}}</td></tr>
 <tr><th align="left">Alert</th><td>{{.Alert.ID}} ({{.Alert.Status}}, created {{.Alert.CreatedAt.UTC.Format "2006-01-02 15:04:05 MST"}})</td></tr>
 <tr><th align="left">Paged</th><td>{{.Responder.Name}}, escalation step {{.Step}}, pass {{.Loop}}{{with .Schedule}}, on call for {{.Name}}{{end}}</td></tr>
+</table>
+{{if not .Links.Empty}}<p><a href="{{.Links.Acknowledge}}">Acknowledge</a> · <a href="{{.Links.Resolve}}">Resolve</a></p>
+{{end}}</body></html>
+`))
+
+var followupText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Text}}
+{{with .Console}}
+Console: {{.}}
+{{end}}`))
+
+var followupHTML = template.Must(template.New("html").Parse(`<!doctype html>
+<html><body>
+<p>{{.Text}}</p>
+{{with .Console}}<p><a href="{{.}}">Open in the console</a></p>
+{{end}}</body></html>
+`))
+
+var noticeText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Text}}
+
+On call:  {{range $i, $r := .OnCall}}{{if $i}}, {{end}}{{$r.Name}}{{else}}nobody{{end}}
+Off call: {{range $i, $r := .OffCall}}{{if $i}}, {{end}}{{$r.Name}}{{else}}nobody{{end}}
+`))
+
+var noticeHTML = template.Must(template.New("html").Parse(`<!doctype html>
+<html><body>
+<p>{{.Text}}</p>
+<table>
+<tr><th align="left">On call</th><td>{{range $i, $r := .OnCall}}{{if $i}}, {{end}}{{$r.Name}}{{else}}nobody{{end}}</td></tr>
+<tr><th align="left">Off call</th><td>{{range $i, $r := .OffCall}}{{if $i}}, {{end}}{{$r.Name}}{{else}}nobody{{end}}</td></tr>
 </table>
 </body></html>
 `))

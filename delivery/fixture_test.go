@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/opsworker/opsworker/action"
 	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/delivery"
 )
@@ -103,17 +104,34 @@ func networks(s string) []delivery.Network {
 	return n
 }
 
-// worker returns a worker allowing loopback, with the given clock.
-func (f *fixture) worker(timeout time.Duration, smtp *delivery.SMTP, now func() time.Time, allow ...delivery.Network) *delivery.Worker {
-	dest := delivery.NewDestinations(allow, timeout)
+// workerOptions are what the tests vary of a worker.
+type workerOptions struct {
+	timeout time.Duration
+	smtp    *delivery.SMTP
+	allow   []delivery.Network
+	links   *action.Signer
+	now     func() time.Time // default fixedClock
+}
+
+// workerWith returns a worker with every sender, from o.
+func (f *fixture) workerWith(o workerOptions) *delivery.Worker {
+	dest := delivery.NewDestinations(o.allow, o.timeout)
+	if o.now == nil {
+		o.now = fixedClock
+	}
 	return delivery.NewWorker(f.pool, delivery.WorkerOptions{
 		Senders: map[string]delivery.Sender{
 			"webhook": delivery.Webhook{Destinations: dest},
 			"slack":   delivery.Slack{Destinations: dest},
-			"email":   delivery.Email{SMTP: smtp, From: "pager@acme.example", Timeout: timeout},
+			"email":   delivery.Email{SMTP: o.smtp, From: "pager@acme.example", Timeout: o.timeout},
 		},
-		MaxAttempts: 4, Timeout: timeout, Logger: f.logger(), Now: now,
+		MaxAttempts: 4, Timeout: o.timeout, Logger: f.logger(), Now: o.now, Links: o.links,
 	})
+}
+
+// worker returns a worker allowing allow, with the given clock.
+func (f *fixture) worker(timeout time.Duration, smtp *delivery.SMTP, now func() time.Time, allow ...delivery.Network) *delivery.Worker {
+	return f.workerWith(workerOptions{timeout: timeout, smtp: smtp, now: now, allow: allow})
 }
 
 // work makes attempt n of delivery id with w, as River would call it.

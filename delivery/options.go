@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opsworker/opsworker/action"
 	"github.com/opsworker/opsworker/setting"
 )
 
@@ -59,6 +60,9 @@ type Options struct {
 	// Retention is how long finished deliveries and River's finished jobs are kept
 	// (DELIVERY_RETENTION, DELIVERY_JOB_RETENTION); see RetentionOptions.
 	Retention RetentionOptions
+	// Links signs the acknowledge and resolve links every page carries (PUBLIC_URL,
+	// ACTION_SECRET, ACTION_LINK_TTL: worker.Config.Links); nil: pages carry none.
+	Links *action.Signer
 	// Registerer receives the delivery series; nil: not exposed.
 	Registerer prometheus.Registerer
 	// Logger receives the workers' and River's lines; default slog.Default().

@@ -51,7 +51,7 @@ func retryHorizon(maxAttempts int) time.Duration {
 // fleet disagrees and the delivery is within its retry horizon. It then records the delivery as
 // still pending, with why, and returns what Work returns to River (a snooze); left is false when
 // the refusal is final.
-func (w *Worker) leaveToPeer(ctx context.Context, log *slog.Logger, p *Page, riverAttempt int, res Result) (left bool, ret error) {
+func (w *Worker) leaveToPeer(ctx context.Context, log *slog.Logger, p *Attempt, riverAttempt int, res Result) (left bool, ret error) {
 	if w.peersDisagree == nil || res.Reason != vocab.ReasonDestinationNotAllowed || w.now().Sub(p.QueuedAt) >= w.horizon {
 		return false, nil
 	}

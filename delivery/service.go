@@ -44,6 +44,7 @@ func New(pool *pgxpool.Pool, o Options) (*Service, error) {
 			PerHost:       o.PerHost,
 			SlowAfter:     o.SlowAfter,
 			SlowLane:      o.SlowLane,
+			Links:         o.Links,
 			Logger:        o.Logger.With("job", "delivery"),
 		})
 		if o.Registerer != nil {

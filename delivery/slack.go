@@ -9,10 +9,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/opsworker/opsworker/action"
 )
 
-// Slack posts the page to a Slack incoming webhook: a text line (severity, summary, source,
-// alert id), which notifications and old clients show, and blocks for the message itself.
+// Slack posts the message to a Slack incoming webhook: a text line, which notifications and old
+// clients show, and blocks for the message itself. A page's line names severity, summary,
+// source and alert id, and its blocks carry its action links as link buttons; a follow-up's and
+// a notice's are their sentences (Followup.Text, Notice.Text).
 //
 // Every text that comes from data (summary, source, severity, names) is escaped per Slack's
 // rules (slackEscape): Slack reads <…> as markup — <!channel> notifies a whole channel, <@U…>
@@ -32,14 +36,31 @@ const (
 	slackTextMax    = 3000
 )
 
-// slackText is the message's one-line text.
+// slackText is a page's one-line text.
 func slackText(p *Page) string {
 	tail := fmt.Sprintf(" — source %s, alert %d", slackEscape(p.Alert.Source, 200), p.Alert.ID)
 	head := "[" + slackEscape(p.Alert.Severity, 50) + "] "
 	return head + slackEscape(p.Alert.Summary, slackTextMax-utf8.RuneCountInString(head+tail)) + tail
 }
 
-func slackMessage(p *Page) *slack.WebhookMessage {
+// slackMessage is a's message: a page's, a follow-up's or a notice's.
+func slackMessage(a *Attempt) *slack.WebhookMessage {
+	var m *slack.WebhookMessage
+	switch {
+	case a.Followup != nil:
+		m = slackFollowup(a.Followup, a.Zone)
+	case a.Notice != nil:
+		m = slackNotice(a.Notice)
+	default:
+		m = slackPage(a.Page)
+	}
+	// "none": names and channels in the text are not turned into mentions.
+	off := false
+	m.Parse, m.UnfurlLinks, m.UnfurlMedia = "none", &off, &off
+	return m
+}
+
+func slackPage(p *Page) *slack.WebhookMessage {
 	field := func(label, value string) *slack.TextBlockObject {
 		label = "*" + label + "*\n"
 		return slack.NewTextBlockObject(slack.MarkdownType, label+slackEscape(value, slackFieldMax-len(label)), false, false)
@@ -54,19 +75,49 @@ func slackMessage(p *Page) *slack.WebhookMessage {
 	if p.Schedule != nil {
 		context += " · on call for " + slackEscape(p.Schedule.Name, 500)
 	}
-	off := false
-	return &slack.WebhookMessage{
-		Text: slackText(p),
-		Blocks: &slack.Blocks{BlockSet: []slack.Block{
-			slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, slackEscape(p.Alert.Summary, slackHeaderMax), false, false)),
-			slack.NewSectionBlock(nil, fields, nil),
-			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(context, slackContextMax), false, false)),
-		}},
-		// "none": names and channels in the text are not turned into mentions.
-		Parse:       "none",
-		UnfurlLinks: &off,
-		UnfurlMedia: &off,
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, slackEscape(p.Alert.Summary, slackHeaderMax), false, false)),
+		slack.NewSectionBlock(nil, fields, nil),
+		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(context, slackContextMax), false, false)),
 	}
+	if b := slackButtons(p.Links); b != nil {
+		blocks = append(blocks, b)
+	}
+	return &slack.WebhookMessage{Text: slackText(p), Blocks: &slack.Blocks{BlockSet: blocks}}
+}
+
+// slackButtons are a page's action links as link buttons (a button with a url opens it in the
+// browser: no Slack app, no interactivity endpoint); nil when links are off.
+func slackButtons(l action.Links) slack.Block {
+	if l.Empty() {
+		return nil
+	}
+	button := func(id, label, url string) slack.BlockElement {
+		return slack.NewButtonBlockElement(id, "", slack.NewTextBlockObject(slack.PlainTextType, label, false, false)).WithURL(url)
+	}
+	return slack.NewActionBlock("", button("acknowledge", "Acknowledge", l.Acknowledge), button("resolve", "Resolve", l.Resolve))
+}
+
+// slackFollowup says what happened to an alert the channel was paged for: "Alert 12 [critical]
+// disk full was acknowledged by Carol (via link) at 10:02 CEST", with a link to the alert's page
+// in the console when it is on.
+func slackFollowup(f *Followup, zone string) *slack.WebhookMessage {
+	text := truncate(f.text(zone, func(s string) string { return slackEscape(s, 1000) }), slackTextMax)
+	blocks := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)}
+	if f.Links != nil && f.Links.Console != "" {
+		blocks = append(blocks, slack.NewActionBlock("", slack.NewButtonBlockElement("console", "",
+			slack.NewTextBlockObject(slack.PlainTextType, "Open in the console", false, false)).WithURL(f.Links.Console)))
+	}
+	return &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
+}
+
+// slackNotice tells who is on call: "Carol is now on call for Primary until Tue 09:00 CET, after
+// Alice."
+func slackNotice(n *Notice) *slack.WebhookMessage {
+	text := truncate(n.text(func(s string) string { return slackEscape(s, 500) }), slackTextMax)
+	return &slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
+	}}}
 }
 
 // slackEscape returns s for a Slack text field: invalid UTF-8 replaced, &, < and > written as
@@ -94,15 +145,15 @@ func slackEscape(s string, max int) string {
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Destination implements Sender.
-func (s Slack) Destination(p *Page) string { return destinationOf(p.Address) }
+func (s Slack) Destination(a *Attempt) string { return destinationOf(a.Address) }
 
 // Send implements Sender.
-func (s Slack) Send(ctx context.Context, p *Page, now time.Time) Result {
-	client, u, refused := s.Destinations.Client(p.Address)
+func (s Slack) Send(ctx context.Context, a *Attempt, now time.Time) Result {
+	client, u, refused := s.Destinations.Client(a.Address)
 	if refused != nil {
 		return *refused
 	}
-	err := slack.PostWebhookCustomHTTPContext(ctx, u.String(), client, slackMessage(p))
+	err := slack.PostWebhookCustomHTTPContext(ctx, u.String(), client, slackMessage(a))
 	var rate *slack.RateLimitedError
 	var status slack.StatusCodeError
 	switch {

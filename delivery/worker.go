@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/opsworker/opsworker/action"
 	"github.com/opsworker/opsworker/redact"
 	"github.com/opsworker/opsworker/vocab"
 )
@@ -29,6 +30,7 @@ type Worker struct {
 	peersDisagree func(context.Context) bool // see peers.go
 	horizon       time.Duration              // retryHorizon(maxAttempts)
 	lanes         *lanes                     // see lanes.go
+	links         *action.Signer             // nil: pages carry no action links
 }
 
 // WorkerOptions configure a Worker.
@@ -47,6 +49,8 @@ type WorkerOptions struct {
 	PerHost   int
 	SlowAfter time.Duration
 	SlowLane  int
+	// Links signs each page's acknowledge and resolve links (Options.Links); nil: none.
+	Links *action.Signer
 }
 
 // NewWorker returns the worker of delivery jobs on pool.
@@ -75,7 +79,7 @@ func NewWorker(pool *pgxpool.Pool, o WorkerOptions) *Worker {
 	return &Worker{pool: pool, senders: o.Senders, maxAttempts: o.MaxAttempts, timeout: o.Timeout,
 		metrics: o.Metrics, log: slog.New(redact.Handler(o.Logger.Handler())), now: o.Now, rand: defaultRand,
 		peersDisagree: o.PeersDisagree, horizon: retryHorizon(o.MaxAttempts),
-		lanes: newLanes(o.PerHost, o.SlowAfter, o.SlowLane, o.Metrics)}
+		lanes: newLanes(o.PerHost, o.SlowAfter, o.SlowLane, o.Metrics), links: o.Links}
 }
 
 // Timeout bounds one attempt: DELIVERY_TIMEOUT for the send, and a few seconds for reading the
@@ -95,20 +99,21 @@ type errRetry struct{ err error }
 func (e errRetry) Error() string { return e.err.Error() }
 func (e errRetry) Unwrap() error { return e.err }
 
-// Work makes one attempt of the job's delivery and records its outcome. The delivery is
-// cancelled (nothing sent) when its alert was acknowledged or resolved since the page, and when
-// its contact method is gone or disabled. A final outcome ends the job; a retryable failure
-// returns an error (River retries at NextRetry) or snoozes for the receiver's Retry-After.
+// Work makes one attempt of the job's delivery and records its outcome. A page is cancelled
+// (nothing sent) when its alert was acknowledged or resolved since the page; any message is when
+// its contact method or subscription is gone or disabled. A final outcome ends the job; a
+// retryable failure returns an error (River retries at NextRetry) or snoozes for the receiver's
+// Retry-After.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	log := w.log.With("delivery_id", job.Args.DeliveryID)
-	p, err := loadPage(ctx, w.pool, job.Args.DeliveryID)
+	p, err := loadAttempt(ctx, w.pool, job.Args.DeliveryID)
 	if errors.Is(err, errNoDelivery) {
 		return river.JobCancel(err) // deleted with its alert: nothing to send
 	}
 	if err != nil {
 		return err // the database: River retries
 	}
-	log = log.With("tenant_id", p.TenantID, "alert_id", p.Alert.ID, "channel", p.Kind)
+	log = log.With(p.logAttrs()...)
 	if p.Status != vocab.DeliveryPending {
 		return nil // already recorded (a rescued duplicate of a finished attempt)
 	}
@@ -122,9 +127,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		log.Info("delivery cancelled", "reason", reason)
 		return nil
 	}
+	if p.bad != nil {
+		return w.finish(ctx, log, p, job.Attempt, permanent(vocab.ReasonBadPage, p.bad))
+	}
 	sender := w.senders[p.Kind]
 	if sender == nil {
 		return w.finish(ctx, log, p, job.Attempt, permanent(vocab.ReasonUnknownChannel, errors.New("no sender for "+p.Kind)))
+	}
+	if p.Page != nil {
+		p.Page.Links = w.links.Links(p.Page.Alert.ID, p.Page.Responder.ID, p.Page.PagedAt)
 	}
 	res, deferred := w.send(ctx, log, sender, p)
 	if deferred != nil {
@@ -139,7 +150,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 // send makes the attempt within its destination's lane (see lanes.go), bounded by
 // DELIVERY_TIMEOUT, and returns its result with the error redacted. A job whose destination is
 // at its limit is not attempted: send returns the snooze River gets instead.
-func (w *Worker) send(ctx context.Context, log *slog.Logger, sender Sender, p *Page) (Result, error) {
+func (w *Worker) send(ctx context.Context, log *slog.Logger, sender Sender, p *Attempt) (Result, error) {
 	ctx, cut := context.WithCancelCause(ctx)
 	defer cut(nil)
 	var t *ticket
@@ -168,12 +179,14 @@ func (w *Worker) send(ctx context.Context, log *slog.Logger, sender Sender, p *P
 	return res, nil
 }
 
-// cancelReason says why a delivery must not be sent, or "".
-func cancelReason(p *Page) vocab.Reason {
+// cancelReason says why a delivery must not be sent, or "". Only a page is cancelled because
+// its alert was acknowledged or resolved: a follow-up tells exactly that, and a notice is not
+// about an alert.
+func cancelReason(p *Attempt) vocab.Reason {
 	switch {
-	case p.Alert.Status == vocab.AlertAcknowledged:
+	case p.Page != nil && p.Page.Alert.Status == vocab.AlertAcknowledged:
 		return vocab.ReasonAlertAcknowledged
-	case p.Alert.Status == vocab.AlertResolved:
+	case p.Page != nil && p.Page.Alert.Status == vocab.AlertResolved:
 		return vocab.ReasonAlertResolved
 	case p.Address == "":
 		return vocab.ReasonContactMethodRemoved
@@ -181,10 +194,25 @@ func cancelReason(p *Page) vocab.Reason {
 	return ""
 }
 
+// logAttrs name the delivery's tenant, channel, message and (for a page or a follow-up) alert
+// in its log lines.
+func (a *Attempt) logAttrs() []any {
+	attrs := []any{"tenant_id", a.TenantID, "channel", a.Kind, "message", string(a.Message)}
+	switch {
+	case a.Page != nil:
+		attrs = append(attrs, "alert_id", a.Page.Alert.ID)
+	case a.Followup != nil:
+		attrs = append(attrs, "alert_id", a.Followup.Alert.ID)
+	case a.Notice != nil:
+		attrs = append(attrs, "schedule_id", a.Notice.Schedule.ID)
+	}
+	return attrs
+}
+
 // finish records the attempt's result and tells River what comes next. The error is redacted
 // first (an address's credentials masked, see package redact): it becomes last_error, the
 // delivery_failed event's details, River's record of the attempt and log lines.
-func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Page, riverAttempt int, res Result) error {
+func (w *Worker) finish(ctx context.Context, log *slog.Logger, p *Attempt, riverAttempt int, res Result) error {
 	res.Err = redact.Error(res.Err)
 	made := 1
 	if res.refusal() {

@@ -1,12 +1,14 @@
 // Package receiver is a webhook receiver for testing a setup (`opsworker receive`): it verifies
 // each delivery's Standard Webhooks signature with the tenant's secret, prints it — a page with
-// its action links, a follow-up with who changed the alert and how — answers 204 — or 500 for a
-// chosen share, to watch retries — and marks repeats of a webhook-id, which a real receiver
-// dedupes by. With AckFirst it follows the acknowledge link of the first page it receives, as a
-// responder would: the whole loop of page, acknowledgement and follow-up, on one machine.
+// its action links, a bundle with the pages it carries, a follow-up with who changed the alert
+// and how, a handoff notice as its sentence — answers 204 — or 500 for a chosen share, to watch
+// retries — and marks repeats of a webhook-id, which a real receiver dedupes by. With AckFirst
+// it follows the acknowledge link of the first page it receives, as a responder would: the whole
+// loop of page, acknowledgement and follow-up, on one machine.
 //
-// It reads the bodies as any receiver would, from the JSON contract (README, "Delivery" and
-// "Action links and follow-ups"), not from opsworker's types.
+// It reads the bodies as any receiver would, from the JSON contract (README, "Delivery",
+// "Action links and follow-ups" and "Handoff notices"); a notice's sentence is delivery's own
+// (delivery.Notice.Text), so the receiver says it as Slack and e-mail do.
 package receiver
 
 import (
@@ -22,6 +24,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/opsworker/opsworker/delivery"
 )
 
 // Options configure a Receiver.
@@ -152,6 +156,11 @@ func (r *Receiver) print(req *http.Request, body []byte, problem string, times i
 		}
 		fmt.Fprintln(r.out, line)
 		m.Actions.print(r.out, "  ")
+	case strings.HasPrefix(m.Type, "oncall."):
+		// A handoff notice: oncall.changed, oncall.upcoming.
+		var n delivery.Notice
+		_ = json.Unmarshal(body, &n)
+		fmt.Fprintf(r.out, "%s %s: %s%s\n", stamp, m.Type, strings.TrimSuffix(n.Text(), "."), suffix)
 	case strings.HasPrefix(m.Type, "alert."):
 		// A follow-up: alert.acknowledged, alert.resolved, alert.retriggered.
 		what := strings.TrimPrefix(m.Type, "alert.")

@@ -183,3 +183,41 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A handoff notice is printed as its sentence, in the schedule's zone, as Slack and e-mail say
+// it.
+func TestReceiverPrintsNotices(t *testing.T) {
+	hook, _ := standardwebhooks.NewWebhook(demoSecret)
+	var out syncBuffer
+	r, err := New(Options{Secret: demoSecret, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{
+		`{"type":"oncall.changed","delivery_id":5,"tenant_id":"demo","schedule":{"id":1,"name":"Demo on-call","time_zone":"Europe/Berlin"},
+		  "at":"2026-12-03T09:52:00+01:00","until":"2026-12-03T18:00:00+01:00","on_call":[{"id":2,"name":"Bob"}],"off_call":[{"id":3,"name":"Carol"}]}`,
+		`{"type":"oncall.upcoming","delivery_id":6,"tenant_id":"demo","schedule":{"id":1,"name":"Demo on-call","time_zone":"Europe/Berlin"},
+		  "at":"2026-12-03T18:00:00+01:00","until":"2026-12-04T09:00:00+01:00","on_call":[{"id":1,"name":"Alice"}],"off_call":[]}`,
+	} {
+		id := strconv.Itoa(i + 5)
+		now := time.Now()
+		sig, _ := hook.Sign(id, now, []byte(body))
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != 204 {
+			t.Fatalf("notice %s: %d", id, w.Code)
+		}
+	}
+	for _, want := range []string{
+		" oncall.changed: Bob is now on call for Demo on-call until Thu 18:00 CET, after Carol, delivery 5\n",
+		" oncall.upcoming: You are on call for Demo on-call from Thu 18:00 CET to Fri 09:00 CET, delivery 6\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the receiver printed no %q:\n%s", want, out.String())
+		}
+	}
+}

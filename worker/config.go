@@ -146,6 +146,9 @@ func LoadConfig(now time.Time) (*Config, error) {
 	if err := c.Level.UnmarshalText([]byte(e.LogLevel)); err != nil || strings.ContainsAny(e.LogLevel, "+-") {
 		return nil, setting.Errorf("LOG_LEVEL", e.LogLevel, "must be debug, info, warn or error")
 	}
+	if e.ReportCatchupDays < 1 || e.ReportCatchupDays > 366 {
+		return nil, setting.Errorf("REPORT_CATCHUP_DAYS", e.ReportCatchupDays, "must be a whole number of days from 1 to 366")
+	}
 	if c.Delivery, err = deliveryOptions(e); err != nil {
 		return nil, err
 	}
@@ -158,9 +161,6 @@ func LoadConfig(now time.Time) (*Config, error) {
 	}
 	if err := (handoff.Options{Lead: e.HandoffLead}).Validate(); err != nil {
 		return nil, err
-	}
-	if e.ReportCatchupDays < 1 || e.ReportCatchupDays > 366 {
-		return nil, setting.Errorf("REPORT_CATCHUP_DAYS", e.ReportCatchupDays, "must be a whole number of days from 1 to 366")
 	}
 	pool, err := pgxpool.ParseConfig(e.DatabaseURL)
 	if err != nil {

@@ -272,6 +272,7 @@ func (w *Worker) RunOnce(ctx context.Context, name string, at time.Time) (schedu
 func (w *Worker) newDelivery(pool *pgxpool.Pool, work bool) (*delivery.Service, error) {
 	o := w.cfg.Delivery
 	o.Logger = w.log
+	o.Links = w.cfg.Links
 	if w.fleet != nil {
 		o.PeersDisagree = func(ctx context.Context) bool { return w.fleet.disagree(ctx, "DELIVERY_ALLOW_NETWORKS") }
 	}

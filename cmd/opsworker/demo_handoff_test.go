@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsworker/opsworker/dbtest"
 	"github.com/opsworker/opsworker/delivery"
-	"github.com/opsworker/opsworker/tasks/handoff"
 	"github.com/opsworker/opsworker/tasks/heartbeats"
 )
 
@@ -49,7 +50,7 @@ func TestDemoHandsOffAndWatchesAHeartbeat(t *testing.T) {
 		}
 		var n delivery.Notice
 		_ = json.Unmarshal(body, &n)
-		got = append(got, kind+" "+status+": "+handoff.Sentence(n))
+		got = append(got, kind+" "+status+": "+n.Text())
 	}
 	rows.Close()
 	if len(got) != 2 || !strings.HasPrefix(got[0], "changed pending: Bob is now on call for Demo on-call until ") || !strings.HasSuffix(got[0], ", after Carol.") ||
@@ -79,5 +80,46 @@ func TestDemoHandsOffAndWatchesAHeartbeat(t *testing.T) {
 	}
 	if n := dbtest.Int64(t, pool, `select (select count(*) from heartbeat_monitors) + (select count(*) from schedule_subscriptions)`); n != 2 {
 		t.Errorf("%d monitors and subscriptions after a second load", n)
+	}
+}
+
+// The demo's handoff reaches `opsworker receive`: the handoff task, run past the demo's handoff
+// (Carol to Bob, a few minutes after the load), queues the notice to the demo subscription, and
+// `serve` delivers it, signed — the receiver prints "oncall.changed: Bob is now on call for Demo
+// on-call until …, after Carol" — and rolls the notice up to sent.
+func TestDemoHandoffNoticeReachesTheReceiver(t *testing.T) {
+	dbURL := dbtest.NewURL(t)
+	addr, lines := startReceive(t)
+	if _, errs, code := runBinary(t, dbURL, "demo", "--webhook", "http://"+addr+"/"); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, errs)
+	}
+	loaded := time.Now()
+	for _, at := range []time.Time{loaded, loaded.Add(5 * time.Minute)} {
+		if out, errs, code := runBinary(t, dbURL, "run", "handoff", "--at", at.UTC().Format(time.RFC3339Nano), "--allow-future"); code != 0 {
+			t.Fatalf("run handoff: exit %d: %s%s", code, out, errs)
+		}
+	}
+	p := startServe(t, "DATABASE_URL="+dbURL, "ESCALATION_SCHEDULE=off", "HANDOFF_SCHEDULE=off", "HEARTBEATS_SCHEDULE=off",
+		"DELIVERY_ALLOW_NETWORKS=127.0.0.1/32")
+	var printed strings.Builder
+	timeout := time.After(60 * time.Second)
+	for !strings.Contains(printed.String(), "oncall.changed: ") {
+		select {
+		case l := <-lines:
+			printed.WriteString(l + "\n")
+		case <-timeout:
+			t.Fatalf("no oncall.changed reached the receiver in 60 s; it printed:\n%s\nworker log:\n%s", printed.String(), p.logs.text())
+		}
+	}
+	m := regexp.MustCompile(`oncall.changed: Bob is now on call for Demo on-call until \w{3} \d\d:\d\d CES?T, after Carol, delivery (\d+)\n`).FindStringSubmatch(printed.String())
+	if m == nil {
+		t.Fatalf("the receiver printed:\n%s", printed.String())
+	}
+	p.logs.waitFor(t, "delivered", func(l map[string]any) bool { return fmt.Sprint(l["delivery_id"]) == m[1] })
+	if n := dbtest.Int64(t, dbtest.NewPool(t, dbURL), `select count(*) from handoff_notices where kind = 'changed' and status = 'sent'`); n != 1 {
+		t.Error("the demo's oncall.changed notice is not rolled up to sent")
+	}
+	if _, code := p.stop(t); code != 0 {
+		t.Fatalf("serve exit %d", code)
 	}
 }

@@ -25,8 +25,9 @@ func newReceiveCmd(s ioStreams) *cobra.Command {
 			"line with the headers and the body). A bad, missing or stale signature (older or newer than 5 minutes)\n" +
 			"gets 401; a valid delivery 204, or 500 for a --fail-rate share of them, to watch opsworker retry.\n" +
 			"A receiver dedupes by webhook-id: the same on every attempt of a delivery; this one marks repeats.\n" +
-			"Each page is printed with its action links (when opsworker has PUBLIC_URL and ACTION_SECRET), each follow-up\n" +
-			"with who changed the alert and how. --ack-first POSTs the acknowledge link of the first page received, once,\n" +
+			"Each page is printed with its action links (when opsworker has PUBLIC_URL and ACTION_SECRET), each bundle as\n" +
+			"one entry listing what it carries, each follow-up with who changed the alert and how, each handoff notice as\n" +
+			"its sentence (oncall.changed: Bob is now on call for Demo on-call until ...). --ack-first POSTs the acknowledge link of the first page received, once,\n" +
 			"as a responder would, and prints opsworker's answer: page, acknowledgement and follow-up on one machine.\n\n" +
 			"Environment:\n" +
 			"  RECEIVE_SECRET         the tenant's webhook secret when --secret is not given (whsec_ and base64)",

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/opsworker/opsworker/tasks/handoff"
 )
 
 // Every handoff across the 2027 DST changes of Berlin, New York, Sydney and Lord Howe (whose
@@ -98,7 +96,7 @@ func TestHandoffsAcrossDST2027(t *testing.T) {
 				}
 				onSeq = append(onSeq, n.Notice.OnCall[0].Name+"<"+n.Notice.OffCall[0].Name)
 				if i == 1 {
-					if got := handoff.Sentence(n.Notice); got != tc.text {
+					if got := n.Notice.Text(); got != tc.text {
 						t.Errorf("text %q, want %q", got, tc.text)
 					}
 				}

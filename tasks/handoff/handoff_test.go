@@ -4,8 +4,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/opsworker/opsworker/tasks/handoff"
 )
 
 // A daily Berlin rotation handing off at 09:00: the responder coming on is told the lead before
@@ -51,7 +49,7 @@ func TestEachChangeToldOnce(t *testing.T) {
 	}
 	var briefs []brief
 	for _, n := range got {
-		briefs = append(briefs, brief{n.ChangeAt.UTC().Format(time.RFC3339), n.Kind, n.Subscription, n.Responder, n.Status, handoff.Sentence(n.Notice)})
+		briefs = append(briefs, brief{n.ChangeAt.UTC().Format(time.RFC3339), n.Kind, n.Subscription, n.Responder, n.Status, n.Notice.Text()})
 	}
 	want := []brief{
 		{"2027-05-04T07:00:00Z", "changed", hook, 0, "pending", "Bob is now on call for Primary until Wed 09:00 CEST, after Alice."},
@@ -153,7 +151,7 @@ func TestGapsRestrictionsAndOverrides(t *testing.T) {
 	}
 	var got []string
 	for _, n := range f.notices() {
-		got = append(got, n.Kind+" "+n.ChangeAt.UTC().Format("02 15:04")+": "+handoff.Sentence(n.Notice))
+		got = append(got, n.Kind+" "+n.ChangeAt.UTC().Format("02 15:04")+": "+n.Notice.Text())
 	}
 	want := []string{
 		"changed 04 09:00: Bob is now on call for Ops until Tue 12:00 UTC.",

@@ -85,7 +85,7 @@ func Window(ctx context.Context, q oncall.Querier, id int64, from, until time.Ti
 	p := Preview{ScheduleID: id, Name: s.Name, TimeZone: s.Location.String(), From: from.In(s.Location), Until: until.In(s.Location),
 		Lead: lead.String(), Subscriptions: channels, Notices: make([]Planned, 0, len(rows))}
 	for _, r := range rows {
-		pl := Planned{SendAt: r.ChangeAt, Kind: r.Kind, ChangeAt: r.ChangeAt, Text: Sentence(r.Notice), Notice: r.Notice}
+		pl := Planned{SendAt: r.ChangeAt, Kind: r.Kind, ChangeAt: r.ChangeAt, Text: r.Notice.Text(), Notice: r.Notice}
 		if r.Kind == vocab.NoticeChanged {
 			pl.To = Recipient{SubscriptionID: r.SubscriptionID, Channel: byID[r.SubscriptionID].Kind}
 		} else {

@@ -50,7 +50,7 @@ func TestPreviewIsWhatRunsSend(t *testing.T) {
 				t.Errorf("upcoming notice %+v", n)
 			}
 		}
-		if n.Text != handoff.Sentence(n.Notice) {
+		if n.Text != n.Notice.Text() {
 			t.Errorf("text %q", n.Text)
 		}
 	}
@@ -67,10 +67,10 @@ func TestPreviewIsWhatRunsSend(t *testing.T) {
 	}
 	var previewed, written []string
 	for _, n := range p.Notices {
-		previewed = append(previewed, fmt.Sprintf("%s %s %d %d %s", n.ChangeAt.UTC().Format(time.RFC3339), n.Kind, n.To.SubscriptionID, responderOf(n), handoff.Sentence(n.Notice)))
+		previewed = append(previewed, fmt.Sprintf("%s %s %d %d %s", n.ChangeAt.UTC().Format(time.RFC3339), n.Kind, n.To.SubscriptionID, responderOf(n), n.Notice.Text()))
 	}
 	for _, n := range f.notices() {
-		written = append(written, fmt.Sprintf("%s %s %d %d %s", n.ChangeAt.UTC().Format(time.RFC3339), n.Kind, n.Subscription, n.Responder, handoff.Sentence(n.Notice)))
+		written = append(written, fmt.Sprintf("%s %s %d %d %s", n.ChangeAt.UTC().Format(time.RFC3339), n.Kind, n.Subscription, n.Responder, n.Notice.Text()))
 	}
 	slices.Sort(previewed)
 	slices.Sort(written)
