@@ -69,7 +69,7 @@ func (w *Worker) standDown(state schema.State) {
 		"database_version", state.Database, "build_version", state.Build, "database_floor", state.Floor)
 	w.stopListening()
 	if w.pings != nil {
-		w.pings.h.Store(nil)
+		w.pings.set(nil)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout)
 	defer cancel()

@@ -28,6 +28,7 @@ import (
 
 	"github.com/opsworker/opsworker/delivery"
 	"github.com/opsworker/opsworker/scheduler"
+	"github.com/opsworker/opsworker/tasks/heartbeats"
 )
 
 // Options configure a Worker beyond its Config.
@@ -57,8 +58,8 @@ type Worker struct {
 	srv    *http.Server
 	served chan error // the HTTP server's end, when it ends on its own
 	ui     *consoleSlot
-	pings  *pingSlot
-	act    *actSlot
+	pings  *slot
+	act    *slot
 
 	pool       atomic.Pointer[pgxpool.Pool]
 	sched      atomic.Pointer[scheduler.Scheduler]
@@ -115,8 +116,8 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	w.ln = ln
 	w.ui = newConsoleSlot(w.cfg)
-	w.pings = &pingSlot{}
-	w.act = &actSlot{}
+	w.pings = &slot{waiting: "not recording pings yet: waiting for the database"}
+	w.act = &slot{waiting: "starting: waiting for the database"}
 	w.srv = &http.Server{Handler: newMux(w.probes(), w.reg, w.ui, w.act, w.pings), ReadHeaderTimeout: 5 * time.Second}
 	go func() { w.served <- w.srv.Serve(ln) }()
 	w.log.Info("HTTP endpoints up", "http_addr", ln.Addr().String())
@@ -141,16 +142,18 @@ func (w *Worker) Start(ctx context.Context) error {
 		return nil
 	}
 
-	w.pings.start(pool, w.reg, w.log)
+	w.pings.set(heartbeats.NewHandler(pool, heartbeats.HandlerOptions{Registerer: w.reg, Logger: w.log.With("component", "heartbeat")}))
 	if w.deliveries, err = w.newDelivery(pool, true); err != nil {
 		return err
 	}
 	if err := w.ui.start(ctx, w.cfg, pool, w.deliveries.Client(), w.log); err != nil {
 		return err
 	}
-	if err := w.act.start(w.cfg, pool, w.reg, w.log); err != nil {
+	act, err := actHandler(w.cfg, pool, w.reg, w.log)
+	if err != nil {
 		return err
 	}
+	w.act.set(act)
 	if w.deliveries.Working() {
 		if err := w.deliveries.Start(ctx); err != nil {
 			return err
